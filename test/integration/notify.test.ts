@@ -1,0 +1,50 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { WebhookReceiver } from "./helpers/webhook-receiver";
+
+const run = promisify(execFile);
+const notify = path.join(__dirname, "..", "..", "components", "scripts", "notify.sh");
+
+describe("notify.sh (alert webhook client)", () => {
+    let receiver: WebhookReceiver;
+    before(async () => (receiver = await new WebhookReceiver().start()));
+    after(async () => receiver.stop());
+    beforeEach(() => receiver.clear());
+
+    it("posts a Discord body with the prefix and escaped quotes and newlines", async () => {
+        await run(notify, ["failure", 'dump of "shop"\nfailed'], {
+            env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url, ALERT_PREFIX: "[shop/staging]" },
+        });
+        assert.deepEqual(receiver.received.map((r) => r.body), [
+            { content: '[shop/staging] FAILURE: dump of "shop"\nfailed' },
+        ]);
+    });
+
+    it("posts a Slack body when ALERT_WEBHOOK_FORMAT is slack", async () => {
+        await run(notify, ["ok", "backup done"], {
+            env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_FORMAT: "slack" },
+        });
+        assert.deepEqual(receiver.received.map((r) => r.body), [{ text: "OK: backup done" }]);
+    });
+
+    it("exits non-zero when the webhook rejects the message", async () => {
+        receiver.failWith(500);
+        try {
+            await assert.rejects(
+                run(notify, ["warning", "x"], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } }),
+            );
+        } finally {
+            receiver.failWith(undefined);
+        }
+    });
+
+    it("rejects an unknown level without posting", async () => {
+        await assert.rejects(
+            run(notify, ["panic", "x"], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } }),
+            /unknown level 'panic'/,
+        );
+        assert.equal(receiver.received.length, 0);
+    });
+});
