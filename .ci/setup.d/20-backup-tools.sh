@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Tools the backup scripts (components/scripts/backup.sh, restore.sh, restore-check.sh)
+# and their integration tests need. Idempotent.
+#
+# - rclone: the upload client the scripts use for S3 and S3-compatible stores (one
+#   static binary from Debian; it streams a dump of unknown size with multipart uploads).
+# - postgresql-client: pg_dump/pg_restore/psql for the loopback tests (DB_ACCESS=local).
+# - redis-server/redis-tools: redis-cli --rdb for the snapshot, and a scratch
+#   redis-server the Redis restore test starts on its own port and directory.
+# - coreutils (sha256sum, mkfifo) and curl (notify.sh) are already on every machine.
+#
+# The S3-compatible server is not started here: the integration tests start s3rver
+# (node_modules, devDependency) themselves on a free loopback port and stop it after,
+# so nothing is left running.
+set -euo pipefail
+
+packages=(rclone postgresql-client redis-server redis-tools coreutils curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+rclone version | sed -n 1p
