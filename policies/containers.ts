@@ -1,0 +1,391 @@
+/**
+ * Containers: what makes `pulumi up` fail on an unhealthy release instead of shipping it, and
+ * what keeps one container from owning the host (DESIGN.md, "Deploy safety").
+ */
+import {
+    asArray,
+    asRecord,
+    asString,
+    configSchema,
+    DEFAULT_PRODUCTION_ENVIRONMENTS,
+    defineRule,
+    durationSeconds,
+    isProductionResource,
+    isType,
+    isUnknown,
+    PolicyResourceView,
+    productionEnvironmentsSchema,
+    roleOf,
+    stackEnvironments,
+    StackViolation,
+    T,
+} from "./rules";
+
+const stringList = (description: string) => ({ type: "array" as const, items: { type: "string" as const }, description });
+const rolesSchema = (what: string) => stringList(`\`vps.role\` values of containers allowed to ${what}.`);
+
+function isContainer(r: PolicyResourceView): boolean {
+    return isType(r, T.container);
+}
+
+/** A parsed image reference: `[registry/]repository[:tag][@digest]`. */
+export interface ImageReference {
+    repository: string;
+    tag?: string;
+    digest?: string;
+}
+
+export function parseImageReference(ref: string): ImageReference {
+    const at = ref.indexOf("@");
+    const digest = at >= 0 ? ref.slice(at + 1) : undefined;
+    const nameTag = at >= 0 ? ref.slice(0, at) : ref;
+    const lastSlash = nameTag.lastIndexOf("/");
+    const colon = nameTag.indexOf(":", lastSlash + 1);
+    return colon >= 0
+        ? { repository: nameTag.slice(0, colon), tag: nameTag.slice(colon + 1), digest }
+        : { repository: nameTag, digest };
+}
+
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+/** A Container's `image` is normally the RemoteImage's `imageId` (a local `sha256:` id): pinned by construction. */
+const IMAGE_ID_RE = /^sha256:[0-9a-f]{64}$/;
+
+/** The image references a resource pulls: a RemoteImage's `name`, a Container's `image` unless it is an image id. */
+function imageReferences(r: PolicyResourceView): string[] {
+    if (isType(r, T.remoteImage)) {
+        const name = r.props.name;
+        return typeof name === "string" ? [name] : [];
+    }
+    if (isContainer(r)) {
+        const image = r.props.image;
+        return typeof image === "string" && !IMAGE_ID_RE.test(image) ? [image] : [];
+    }
+    return [];
+}
+
+const pinnedDefaults = { forbiddenTags: ["latest", "stable", "edge", "nightly", "main", "master", "develop"] };
+export const imagePinned = defineRule({
+    name: "image-pinned",
+    description:
+        "Every image reference (a RemoteImage `name`, or a Container `image` that is not an image id) has a tag that is not a moving one such as `latest`, or a `sha256` digest, so a preview shows exactly what will run.",
+    enforcementLevel: "mandatory",
+    defaults: pinnedDefaults,
+    configSchema: configSchema(pinnedDefaults, {
+        forbiddenTags: stringList("Tags that move and therefore do not pin an image."),
+    }),
+    validateResource(r, config) {
+        return imageReferences(r).flatMap((ref) => {
+            const { tag, digest } = parseImageReference(ref);
+            if (digest !== undefined) {
+                return DIGEST_RE.test(digest) ? [] : [`Image '${ref}' has a malformed digest: use \`@sha256:<64 hex digits>\`.`];
+            }
+            if (tag === undefined || tag === "") {
+                return [`Image '${ref}' has no tag (Docker pulls \`latest\`): pin it to a release tag or a \`@sha256:\` digest.`];
+            }
+            if (config.forbiddenTags.includes(tag.toLowerCase())) {
+                return [`Image '${ref}' uses the moving tag '${tag}': pin it to a release or commit tag, or a \`@sha256:\` digest.`];
+            }
+            return [];
+        });
+    },
+});
+
+function imageDigestCheck(resources: PolicyResourceView[], production: boolean, productionEnvironments: string[], stackEnvs: string[]): StackViolation[] {
+    const out: StackViolation[] = [];
+    for (const r of resources) {
+        if (isProductionResource(r, stackEnvs, productionEnvironments) !== production) continue;
+        for (const ref of imageReferences(r)) {
+            if (parseImageReference(ref).digest === undefined) {
+                out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) in the stack config.` });
+            }
+        }
+    }
+    return out;
+}
+
+const digestDefaults = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS };
+const digestSchema = configSchema(digestDefaults, { productionEnvironments: productionEnvironmentsSchema });
+export const imageDigestProduction = defineRule({
+    name: "image-digest-production",
+    description: "In production every image is pinned by `@sha256:` digest, so the release that ran in staging is byte-for-byte the one deployed.",
+    enforcementLevel: "mandatory",
+    defaults: digestDefaults,
+    configSchema: digestSchema,
+    validateStack(resources, config, ctx) {
+        return imageDigestCheck(resources, true, config.productionEnvironments, stackEnvironments(resources, ctx));
+    },
+});
+
+export const imageDigestNonProduction = defineRule({
+    name: "image-digest-non-production",
+    description: "Outside production (staging) images should be pinned by digest too; a commit tag is accepted, so this is advisory.",
+    enforcementLevel: "advisory",
+    defaults: digestDefaults,
+    configSchema: digestSchema,
+    validateStack(resources, config, ctx) {
+        return imageDigestCheck(resources, false, config.productionEnvironments, stackEnvironments(resources, ctx));
+    },
+});
+
+const healthcheckDefaults = { maxIntervalSeconds: 300, minRetries: 1 };
+export const containerHealthcheck = defineRule({
+    name: "container-healthcheck",
+    description: "Every container has a healthcheck (a test command, an interval no longer than the threshold, at least the minimum retries), so `wait` has something to wait for.",
+    enforcementLevel: "mandatory",
+    defaults: healthcheckDefaults,
+    configSchema: configSchema(healthcheckDefaults, {
+        maxIntervalSeconds: { type: "number", minimum: 1, description: "Longest accepted healthcheck interval, in seconds." },
+        minRetries: { type: "integer", minimum: 1, description: "Fewest accepted retries before a container counts as unhealthy." },
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.healthcheck)) return [];
+        const hc = asRecord(r.props.healthcheck);
+        const tests = asArray(hc?.tests);
+        if (!hc || tests.length === 0 || tests[0] === "NONE") {
+            return ["Container has no healthcheck: set `healthcheck: { tests: [\"CMD\", ...], interval, timeout, retries, startPeriod }` so a deploy waits until it is healthy."];
+        }
+        const out: string[] = [];
+        const interval = durationSeconds(hc.interval);
+        if (interval !== undefined && interval > config.maxIntervalSeconds) {
+            out.push(`Healthcheck interval ${String(hc.interval)} exceeds ${config.maxIntervalSeconds}s: shorten it so an unhealthy container is noticed in time.`);
+        }
+        if (typeof hc.retries === "number" && hc.retries < config.minRetries) {
+            out.push(`Healthcheck retries ${hc.retries} is below ${config.minRetries}: raise it so one slow probe does not mark the container unhealthy.`);
+        }
+        return out;
+    },
+});
+
+const waitDefaults = { minTimeoutSeconds: 10, maxTimeoutSeconds: 900 };
+export const containerWait = defineRule({
+    name: "container-wait",
+    description:
+        "Every container is created with `wait: true` and a `waitTimeout` (seconds; the provider's default is 60) within the thresholds, so `pulumi up` fails when a new version does not become healthy.",
+    enforcementLevel: "mandatory",
+    defaults: waitDefaults,
+    configSchema: configSchema(waitDefaults, {
+        minTimeoutSeconds: { type: "integer", minimum: 1, description: "Shortest accepted `waitTimeout`, in seconds." },
+        maxTimeoutSeconds: { type: "integer", minimum: 1, description: "Longest accepted `waitTimeout`, in seconds." },
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.wait)) return [];
+        if (r.props.wait !== true) {
+            return ["Container is not created with `wait: true`: set it (with `waitTimeout`) so `pulumi up` fails when the container does not become healthy."];
+        }
+        const timeout = r.props.waitTimeout;
+        if (typeof timeout === "number" && (timeout < config.minTimeoutSeconds || timeout > config.maxTimeoutSeconds)) {
+            return [`Container \`waitTimeout\` ${timeout}s is outside ${config.minTimeoutSeconds}-${config.maxTimeoutSeconds}s: set it to the healthcheck's start period plus a few intervals.`];
+        }
+        return [];
+    },
+});
+
+const restartDefaults = { allowedPolicies: ["unless-stopped", "always", "on-failure"] };
+export const containerRestartPolicy = defineRule({
+    name: "container-restart-policy",
+    description: "Every container has a restart policy from the allow-list (Docker's default is `no`), so a crash or a host reboot does not leave the service down.",
+    enforcementLevel: "mandatory",
+    defaults: restartDefaults,
+    configSchema: configSchema(restartDefaults, { allowedPolicies: stringList("Accepted `restart` values.") }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.restart)) return [];
+        const restart = asString(r.props.restart) ?? "no";
+        const policy = restart.split(":")[0];
+        return config.allowedPolicies.includes(policy)
+            ? []
+            : [`Container restart policy is '${restart}': set \`restart\` to one of ${config.allowedPolicies.join(", ")}.`];
+    },
+});
+
+/** Parses a Docker size ("10m", "1g", "500k") into megabytes. */
+function sizeMb(v: unknown): number | undefined {
+    const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(asString(v) ?? "");
+    if (!m) return undefined;
+    const unit = m[2].toLowerCase();
+    const n = Number(m[1]);
+    return unit === "g" ? n * 1024 : unit === "m" ? n : unit === "k" ? n / 1024 : n / (1024 * 1024);
+}
+
+const logDefaults = { allowedDrivers: ["json-file", "local"], maxSizeMb: 100, maxFiles: 10 };
+export const containerLogRotation = defineRule({
+    name: "container-log-rotation",
+    description:
+        "Every container logs through a rotating driver: `json-file` with `max-size` (and `max-file`) within the thresholds, or `local`, so logs cannot fill the VPS disk.",
+    enforcementLevel: "mandatory",
+    defaults: logDefaults,
+    configSchema: configSchema(logDefaults, {
+        allowedDrivers: stringList("Accepted `logDriver` values; `json-file` must also set `max-size`."),
+        maxSizeMb: { type: "number", minimum: 1, description: "Largest accepted `max-size` per log file, in MB." },
+        maxFiles: { type: "integer", minimum: 1, description: "Most accepted `max-file` log files kept." },
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.logDriver) || isUnknown(r.props.logOpts)) return [];
+        const driver = asString(r.props.logDriver);
+        if (driver === undefined) {
+            return ["Container sets no `logDriver` (the daemon default may not rotate): set `logDriver: \"json-file\"` with `logOpts: { \"max-size\": \"10m\", \"max-file\": \"3\" }`."];
+        }
+        if (!config.allowedDrivers.includes(driver)) {
+            return [`Container log driver '${driver}' is not allowed: use one of ${config.allowedDrivers.join(", ")} with rotation options.`];
+        }
+        if (driver !== "json-file") return [];
+        const opts = asRecord(r.props.logOpts) ?? {};
+        const size = sizeMb(opts["max-size"]);
+        if (size === undefined) {
+            return ["Container logs with `json-file` but without rotation: set `logOpts[\"max-size\"]` (e.g. \"10m\") and `logOpts[\"max-file\"]`."];
+        }
+        const out: string[] = [];
+        if (size > config.maxSizeMb) out.push(`Log \`max-size\` ${String(opts["max-size"])} exceeds ${config.maxSizeMb} MB: lower it.`);
+        const files = Number(opts["max-file"] ?? 1);
+        if (!Number.isFinite(files) || files > config.maxFiles) out.push(`Log \`max-file\` ${String(opts["max-file"])} exceeds ${config.maxFiles}: lower it.`);
+        return out;
+    },
+});
+
+const memoryDefaults = { maxMemoryMb: 8192 };
+export const containerMemoryLimit = defineRule({
+    name: "container-memory-limit",
+    description: "Every container has a memory limit (`memory`, MB) no larger than the threshold, so one leaking service cannot starve the others on the shared VPS.",
+    enforcementLevel: "mandatory",
+    defaults: memoryDefaults,
+    configSchema: configSchema(memoryDefaults, {
+        maxMemoryMb: { type: "integer", minimum: 6, description: "Largest accepted `memory` limit, in MB." },
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.memory)) return [];
+        const memory = r.props.memory;
+        if (typeof memory !== "number" || memory <= 0) {
+            return ["Container has no memory limit: set `memory` (MB) from the service's measured peak plus headroom."];
+        }
+        return memory > config.maxMemoryMb ? [`Container memory limit ${memory} MB exceeds ${config.maxMemoryMb} MB: lower it or raise the pack's \`maxMemoryMb\`.`] : [];
+    },
+});
+
+const privilegedDefaults = { allowedRoles: [] as string[] };
+export const containerNotPrivileged = defineRule({
+    name: "container-not-privileged",
+    description: "No container runs `privileged` (full access to the host's devices and kernel).",
+    enforcementLevel: "mandatory",
+    defaults: privilegedDefaults,
+    configSchema: configSchema(privilegedDefaults, { allowedRoles: rolesSchema("run privileged") }),
+    validateResource(r, config) {
+        if (!isContainer(r) || r.props.privileged !== true) return [];
+        const role = roleOf(r);
+        if (role && config.allowedRoles.includes(role)) return [];
+        return ["Container runs privileged: remove `privileged: true` and add only the capability it needs (see container-capabilities)."];
+    },
+});
+
+const hostNetworkDefaults = { allowedRoles: [] as string[] };
+export const containerNoHostNetwork = defineRule({
+    name: "container-no-host-network",
+    description: "No container uses the host's network namespace (`networkMode: host`), which bypasses the per-environment Docker network and publishes every port it opens.",
+    enforcementLevel: "mandatory",
+    defaults: hostNetworkDefaults,
+    configSchema: configSchema(hostNetworkDefaults, { allowedRoles: rolesSchema("use the host network") }),
+    validateResource(r, config) {
+        if (!isContainer(r) || r.props.networkMode !== "host") return [];
+        const role = roleOf(r);
+        if (role && config.allowedRoles.includes(role)) return [];
+        return ["Container uses `networkMode: \"host\"`: attach it to the environment's Docker network instead and route to it through the reverse proxy."];
+    },
+});
+
+const portsDefaults = { allowedRoles: ["reverse-proxy"], allowedPorts: [80, 443], requireBindAddress: true };
+export const containerHostPortsProxyOnly = defineRule({
+    name: "container-host-ports-proxy-only",
+    description:
+        "Only the reverse proxy publishes host ports, only the allowed ones, and (by default) bound to an explicit address, because staging and production share one VPS with one public IP each. Other containers are reached through the proxy, so a replacement can start beside the old one.",
+    enforcementLevel: "mandatory",
+    defaults: portsDefaults,
+    configSchema: configSchema(portsDefaults, {
+        allowedRoles: rolesSchema("publish host ports"),
+        allowedPorts: { type: "array", items: { type: "integer" }, description: "Host (external) ports those containers may publish." },
+        requireBindAddress: { type: "boolean", description: "Require each published port to set `ip` (the environment's public IP) instead of binding every address." },
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.ports)) return [];
+        const ports = asArray(r.props.ports).map((p) => asRecord(p) ?? {});
+        if (ports.length === 0) return [];
+        const role = roleOf(r);
+        if (!role || !config.allowedRoles.includes(role)) {
+            const list = ports.map((p) => `${String(p.external ?? "random")}->${String(p.internal)}`).join(", ");
+            return [`Container (role '${role ?? "none"}') publishes host ports ${list}: remove \`ports\` and route to it through the reverse proxy by labels.`];
+        }
+        const out: string[] = [];
+        for (const p of ports) {
+            if (isUnknown(p.external)) continue;
+            if (typeof p.external !== "number" || !config.allowedPorts.includes(p.external)) {
+                out.push(`Reverse proxy publishes host port ${String(p.external ?? "(random)")}: publish only ${config.allowedPorts.join(", ")} with an explicit \`external\`.`);
+            }
+            if (config.requireBindAddress && !isUnknown(p.ip) && (typeof p.ip !== "string" || p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::")) {
+                out.push(`Reverse proxy port ${String(p.external)} binds every address: set \`ip\` to this environment's public IP so the other environment's proxy can bind its own.`);
+            }
+        }
+        return out;
+    },
+});
+
+const socketDefaults = { socketPaths: ["/var/run/docker.sock", "/run/docker.sock"], allowedRoles: ["reverse-proxy"] };
+export const containerDockerSocket = defineRule({
+    name: "container-docker-socket",
+    description:
+        "No container mounts the Docker socket (root on the host) except the allow-listed reverse proxy, which reads it to discover routes, and then only read-only.",
+    enforcementLevel: "mandatory",
+    defaults: socketDefaults,
+    configSchema: configSchema(socketDefaults, {
+        socketPaths: stringList("Host paths that are the Docker socket."),
+        allowedRoles: rolesSchema("mount the Docker socket read-only"),
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r)) return [];
+        const mounts: { source: unknown; readOnly: unknown }[] = [
+            ...asArray(r.props.volumes).map((v) => asRecord(v) ?? {}).map((v) => ({ source: v.hostPath, readOnly: v.readOnly })),
+            ...asArray(r.props.mounts).map((m) => asRecord(m) ?? {}).map((m) => ({ source: m.source, readOnly: m.readOnly })),
+        ];
+        const socket = mounts.filter((m) => typeof m.source === "string" && config.socketPaths.includes(m.source.replace(/\/+$/, "")));
+        if (socket.length === 0) return [];
+        const role = roleOf(r);
+        if (!role || !config.allowedRoles.includes(role)) {
+            return [`Container (role '${role ?? "none"}') mounts the Docker socket: remove the mount; only ${config.allowedRoles.join(", ")} may read it.`];
+        }
+        return socket.some((m) => m.readOnly !== true && !isUnknown(m.readOnly))
+            ? ["Reverse proxy mounts the Docker socket writable: set `readOnly: true` on the mount."]
+            : [];
+    },
+});
+
+const capabilitiesDefaults = { allowedCapabilities: ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] };
+export const containerCapabilities = defineRule({
+    name: "container-capabilities",
+    description: "Containers add no Linux capabilities beyond the allow-list (`CAP_` prefix optional); advisory, because some images need one more to start.",
+    enforcementLevel: "advisory",
+    defaults: capabilitiesDefaults,
+    configSchema: configSchema(capabilitiesDefaults, {
+        allowedCapabilities: stringList("Capabilities a container may add, without the `CAP_` prefix."),
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.capabilities)) return [];
+        const adds = asArray(asRecord(r.props.capabilities)?.adds).filter((c): c is string => typeof c === "string");
+        const allowed = config.allowedCapabilities.map((c) => c.toUpperCase().replace(/^CAP_/, ""));
+        const extra = adds.filter((c) => !allowed.includes(c.toUpperCase().replace(/^CAP_/, "")));
+        return extra.length
+            ? [`Container adds capabilities ${extra.join(", ")} beyond the allow-list: drop them, or add them to the pack's \`allowedCapabilities\` with a reason.`]
+            : [];
+    },
+});
+
+export const containerRules = [
+    imagePinned,
+    imageDigestProduction,
+    imageDigestNonProduction,
+    containerHealthcheck,
+    containerWait,
+    containerRestartPolicy,
+    containerLogRotation,
+    containerMemoryLimit,
+    containerNotPrivileged,
+    containerNoHostNetwork,
+    containerHostPortsProxyOnly,
+    containerDockerSocket,
+    containerCapabilities,
+];
