@@ -70,7 +70,9 @@ tiers=(daily)
 [ "$(date -u -d "$now" +%u)" = 7 ] && tiers+=(weekly)
 [ "$(date -u -d "$now" +%d)" = 01 ] && tiers+=(monthly)
 
-work=$(mktemp -d)
+# Only Redis snapshots touch the disk (PostgreSQL dumps stream); systemd's StateDirectory
+# is on the root file system, /tmp may be a small tmpfs.
+work=$(mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/backup.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 failures=()

@@ -23,7 +23,8 @@
 #               (with appendonly off; with AOF on, Redis loads the AOF instead).
 #   --key       a key relative to the bucket, as printed by `list` (any tier)
 #
-# Environment: as backup.sh (BACKUP_POSTGRES, DB_ACCESS, S3_*, see s3.sh).
+# Environment: as backup.sh (BACKUP_POSTGRES, DB_ACCESS, S3_*, see s3.sh). The dump is
+# downloaded to $TMPDIR (default /tmp) first: it needs that much free disk.
 # Needs on the VPS: bash, coreutils, rclone, docker (DB_ACCESS=docker: createdb, dropdb,
 # psql and pg_restore run in the database container); for DB_ACCESS=local the
 # postgresql-client programs on this host (PGHOST/PGPORT).
@@ -165,7 +166,7 @@ restore_main() {
       *) restore_usage; return 2 ;;
     esac
   done
-  RESTORE_WORK=$(mktemp -d)
+  RESTORE_WORK=$(mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/restore.XXXXXX")
   # shellcheck disable=SC2064 # the directory is fixed now
   trap "rm -rf '$RESTORE_WORK'" EXIT
   if [ "$kind" = postgres ]; then
