@@ -1,0 +1,66 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DataVolume } from "./data-volume";
+import { Service } from "./service";
+
+/** Arguments of {@link RedisService}. */
+export interface RedisServiceArgs {
+    readonly app: string;
+    readonly environment: string;
+    /** Pinned image, e.g. "redis:7.4.2-alpine". */
+    readonly image: string;
+    /** Name of the environment's internal network; the only network Redis joins. */
+    readonly internalNetwork: pulumi.Input<string>;
+    /** Memory limit in MiB; Redis' maxmemory is set to 80 % of it so the kernel never OOM-kills it first. */
+    readonly memoryMb: number;
+    /** CPU limit in CPUs. */
+    readonly cpus: number;
+    /** `protect` the data volume (production). */
+    readonly protectData: boolean;
+    readonly logs?: { maxSize: string; maxFile: number };
+    readonly healthTimeoutSeconds?: number;
+}
+
+/**
+ * Redis on the environment's internal network only (DNS name `redis`), persisting
+ * AOF and RDB snapshots to a retained `<app>-<env>-redis-data` volume, with a
+ * `redis-cli ping` healthcheck. Fixed container name `<app>-<env>-redis`, replaced by
+ * deleting first.
+ */
+export class RedisService extends pulumi.ComponentResource {
+    readonly data: DataVolume;
+    readonly service: Service;
+    readonly containerName: string;
+
+    constructor(name: string, args: RedisServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("vps:index:RedisService", name, {}, opts);
+        this.data = new DataVolume(
+            `${name}-data`,
+            { app: args.app, environment: args.environment, role: "redis-data", protect: args.protectData },
+            { parent: this },
+        );
+        this.containerName = `${args.app}-${args.environment}-redis`;
+        const maxMemoryMb = Math.max(1, Math.floor(args.memoryMb * 0.8));
+        this.service = new Service(
+            `${name}-server`,
+            {
+                app: args.app,
+                environment: args.environment,
+                role: "redis",
+                image: args.image,
+                command: ["redis-server", "--appendonly", "yes", "--save", "900 1 300 10 60 10000", "--maxmemory", `${maxMemoryMb}mb`],
+                healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "3s", retries: 5, startPeriod: "10s" },
+                healthTimeoutSeconds: args.healthTimeoutSeconds,
+                memoryMb: args.memoryMb,
+                cpus: args.cpus,
+                logs: args.logs,
+                // The entrypoint chowns /data and drops to the redis user.
+                capAdd: ["CHOWN", "SETGID", "SETUID"],
+                networks: [{ name: args.internalNetwork, aliases: ["redis"] }],
+                volumes: [{ volumeName: this.data.volume.name, containerPath: "/data" }],
+                fixedName: true,
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ volumeName: this.data.volumeName });
+    }
+}

@@ -1,0 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DataVolume } from "./data-volume";
+import { LABEL } from "./labels";
+import { Service } from "./service";
+
+/** Arguments of {@link ReverseProxy}. */
+export interface ReverseProxyArgs {
+    readonly app: string;
+    readonly environment: string;
+    /** Pinned Traefik v3 image. */
+    readonly image: string;
+    /** IPv4 address the proxy binds ports 80 and 443 on (one per environment on a shared VPS). */
+    readonly publicAddress: string;
+    /** Let's Encrypt account e-mail. */
+    readonly acmeEmail: string;
+    /** ACME directory URL. */
+    readonly acmeCaServer: string;
+    /** Name of the environment's edge network, where the proxy reaches the applications. */
+    readonly edgeNetwork: pulumi.Input<string>;
+    readonly memoryMb: number;
+    readonly cpus: number;
+    /** `protect` the ACME volume (production): losing it means re-issuing every certificate. */
+    readonly protectData: boolean;
+    readonly logs?: { maxSize: string; maxFile: number };
+}
+
+/** Traefik's static configuration as command-line flags. */
+export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEmail" | "acmeCaServer"> & { edgeNetworkName: string }): string[] {
+    return [
+        "--providers.docker=true",
+        "--providers.docker.exposedbydefault=false",
+        // Both environments share the Docker engine: route only this environment's containers.
+        `--providers.docker.constraints=Label(\`${LABEL.environment}\`,\`${args.environment}\`)`,
+        `--providers.docker.network=${args.edgeNetworkName}`,
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+        "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+        "--entrypoints.websecure.address=:443",
+        `--certificatesresolvers.letsencrypt.acme.email=${args.acmeEmail}`,
+        "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
+        "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
+        `--certificatesresolvers.letsencrypt.acme.caserver=${args.acmeCaServer}`,
+        "--ping=true",
+        "--accesslog=true",
+        "--log.level=INFO",
+    ];
+}
+
+/**
+ * Traefik as the environment's reverse proxy: the only container that publishes host
+ * ports (80 and 443 on `publicAddress`), redirects HTTP to HTTPS, obtains Let's
+ * Encrypt certificates (TLS-ALPN challenge) into a retained `<app>-<env>-acme` volume,
+ * and reads the Docker socket read-only to route by container labels. Traefik skips
+ * containers whose healthcheck is not passing, so a new version gets traffic only once
+ * healthy.
+ */
+export class ReverseProxy extends pulumi.ComponentResource {
+    readonly acme: DataVolume;
+    readonly service: Service;
+
+    constructor(name: string, args: ReverseProxyArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("vps:index:ReverseProxy", name, { publicAddress: args.publicAddress }, opts);
+        this.acme = new DataVolume(
+            `${name}-acme`,
+            { app: args.app, environment: args.environment, role: "acme", protect: args.protectData },
+            { parent: this },
+        );
+        const edgeNetworkName = `${args.app}-${args.environment}-edge`;
+        this.service = new Service(
+            `${name}-traefik`,
+            {
+                app: args.app,
+                environment: args.environment,
+                role: "reverse-proxy",
+                image: args.image,
+                command: traefikArgs({ ...args, edgeNetworkName }),
+                healthcheck: { test: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
+                memoryMb: args.memoryMb,
+                cpus: args.cpus,
+                logs: args.logs,
+                capAdd: ["NET_BIND_SERVICE"],
+                networks: [{ name: args.edgeNetwork }],
+                volumes: [{ volumeName: this.acme.volume.name, containerPath: "/letsencrypt" }],
+                hostMounts: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }],
+                ports: [
+                    { internal: 80, external: 80, ip: args.publicAddress },
+                    { internal: 443, external: 443, ip: args.publicAddress },
+                ],
+                fixedName: true,
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ acmeVolume: this.acme.volumeName });
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Preflight of a VPS before `pulumi up` changes anything on it. Run over SSH by the
+# VpsHost component (script on stdin, settings in the environment):
+#
+#   DEPLOY_DIR         directory the environment writes to; created if missing, must be writable
+#   REQUIRED_COMMANDS  space-separated commands the jobs need (e.g. "docker curl aws")
+#
+# Exits 1 with one line per problem, so `pulumi up` fails with a message a person can act on.
+set -euo pipefail
+
+problems=()
+host=$(hostname 2>/dev/null || echo "the VPS")
+
+if ! command -v docker >/dev/null 2>&1; then
+  problems+=("Docker is not installed on $host (install docker.io or Docker CE)")
+elif ! docker info >/dev/null 2>&1; then
+  problems+=("user $(id -un) cannot reach the Docker daemon on $host (is dockerd running, is the user in the docker group?)")
+fi
+
+for cmd in ${REQUIRED_COMMANDS:-}; do
+  command -v "$cmd" >/dev/null 2>&1 || problems+=("command '$cmd' is missing on $host (needed by the scheduled jobs)")
+done
+
+if [ -z "${DEPLOY_DIR:-}" ]; then
+  problems+=("DEPLOY_DIR is not set")
+elif ! mkdir -p "$DEPLOY_DIR" 2>/dev/null || ! [ -w "$DEPLOY_DIR" ]; then
+  problems+=("deploy directory $DEPLOY_DIR is not writable by $(id -un) on $host")
+fi
+
+if [ "${#problems[@]}" -gt 0 ]; then
+  printf 'preflight failed: %s\n' "${problems[@]}" >&2
+  exit 1
+fi
+echo "preflight ok: docker reachable, $DEPLOY_DIR writable"

@@ -1,0 +1,74 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+
+const PREFLIGHT_SCRIPT = fs.readFileSync(path.join(__dirname, "scripts", "preflight.sh"), "utf8");
+
+/** Arguments of {@link VpsHost}. */
+export interface VpsHostArgs {
+    /** Address `ssh` connects to (host name or IP). */
+    readonly sshAddress: string;
+    /** SSH port. Default 22. */
+    readonly sshPort?: number;
+    /** Login user; must be in the `docker` group. */
+    readonly user: string;
+    /** Private key of `user` (OpenSSH PEM); keep it a secret Output. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Absolute directory the environment writes to; the preflight creates it and checks it is writable. */
+    readonly deployDir: string;
+    /** Extra `ssh` options for the Docker provider, e.g. ["-o", "StrictHostKeyChecking=yes"]. Default []. */
+    readonly sshOptions?: string[];
+    /** Commands the scheduled jobs need on the VPS; the preflight fails when one is missing. Default ["docker"]. */
+    readonly requiredCommands?: string[];
+}
+
+/**
+ * The VPS an environment runs on: a Docker provider that reaches the engine over
+ * `ssh://user@host:port` and the SSH connection remote commands use, plus a preflight
+ * command that fails `pulumi up` with a readable message when Docker is missing or
+ * unreachable, a command the jobs need is missing, or the deploy directory is not
+ * writable.
+ *
+ * The Docker provider runs the system `ssh` client, which takes its key from the
+ * ssh-agent (CI loads `sshPrivateKey` there); remote commands use the key directly.
+ * The preflight runs when it is created and whenever its script, directory or command
+ * list changes.
+ */
+export class VpsHost extends pulumi.ComponentResource {
+    /** Docker provider for every container, network, volume and image of the environment. */
+    readonly provider: docker.Provider;
+    /** SSH connection for `@pulumi/command` remote commands (secret: holds the private key). */
+    readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
+    /** Resources that touch the VPS should depend on this. */
+    readonly preflight: command.remote.Command;
+
+    constructor(name: string, args: VpsHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("vps:index:VpsHost", name, { sshAddress: args.sshAddress, user: args.user, deployDir: args.deployDir }, opts);
+        const port = args.sshPort ?? 22;
+        const requiredCommands = args.requiredCommands ?? ["docker"];
+
+        this.provider = new docker.Provider(
+            `${name}-docker`,
+            { host: `ssh://${args.user}@${args.sshAddress}:${port}`, sshOpts: args.sshOptions ?? [] },
+            { parent: this },
+        );
+        this.connection = pulumi.secret(
+            pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey }),
+        ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
+
+        const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}'`;
+        this.preflight = new command.remote.Command(
+            `${name}-preflight`,
+            {
+                connection: this.connection,
+                create: `${settings} bash -s`,
+                stdin: PREFLIGHT_SCRIPT,
+                triggers: [PREFLIGHT_SCRIPT, args.deployDir, ...requiredCommands],
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ preflight: this.preflight.stdout });
+    }
+}

@@ -1,0 +1,171 @@
+/**
+ * Composition: one environment (a Pulumi stack) built from its parsed configuration.
+ * Environment differences live in `Pulumi.<stack>.yaml`; nothing here branches on the
+ * stack name.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AppNetwork } from "../components/app-network";
+import { PostgresService } from "../components/postgres-service";
+import { RedisService } from "../components/redis-service";
+import { ReverseProxy } from "../components/reverse-proxy";
+import { Service, ServiceNetwork } from "../components/service";
+import { VpsHost } from "../components/vps-host";
+import { EnvironmentConfig } from "../infra/config";
+
+/** What a person needs after `pulumi up` (exported as stack outputs). */
+export interface EnvironmentOutputs {
+    /** https URL of every public host, sorted. */
+    urls: string[];
+    /** Names of the retained data volumes (`<app>-<env>-<role>`), sorted. */
+    dataVolumeNames: string[];
+    /** Names of the edge and internal networks. */
+    networkNames: { edge: string; internal: string };
+    /** Container name of each application service. */
+    containerNames: Record<string, pulumi.Output<string>>;
+}
+
+/** Orders service names so that every service comes after the ones it depends on. */
+export function dependencyOrder(services: EnvironmentConfig["services"]): string[] {
+    const ordered: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, chain: string[]) => {
+        if (state.get(name) === "done" || !(name in services)) return;
+        if (state.get(name) === "visiting") {
+            throw new Error(`services.${name}.dependsOn: dependency cycle ${[...chain, name].join(" -> ")}`);
+        }
+        state.set(name, "visiting");
+        for (const dep of services[name].dependsOn) visit(dep, [...chain, name]);
+        state.set(name, "done");
+        ordered.push(name);
+    };
+    for (const name of Object.keys(services).sort()) visit(name, []);
+    return ordered;
+}
+
+/** Builds every resource of one environment from its configuration. */
+export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
+    const { app, environment } = cfg;
+    const prefix = `${app}-${environment}`;
+
+    const host = new VpsHost(`${prefix}-host`, {
+        sshAddress: cfg.host.sshAddress,
+        sshPort: cfg.host.sshPort,
+        user: cfg.host.user,
+        sshPrivateKey: cfg.host.sshPrivateKey,
+        deployDir: cfg.host.deployDir,
+        sshOptions: cfg.host.sshOptions,
+        requiredCommands: ["docker", "curl", "sha256sum", "systemctl"],
+    });
+    const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
+
+    const network = new AppNetwork(`${prefix}-network`, { app, environment }, onHost);
+
+    const dependencies: Record<string, pulumi.Resource> = {};
+    const dataVolumeNames: string[] = [];
+    let postgres: PostgresService | undefined;
+    if (cfg.postgres) {
+        postgres = new PostgresService(
+            `${prefix}-postgres`,
+            {
+                app,
+                environment,
+                image: cfg.postgres.image,
+                database: cfg.postgres.database,
+                user: cfg.postgres.user,
+                password: cfg.postgres.password,
+                internalNetwork: network.internal.name,
+                memoryMb: cfg.postgres.memory,
+                cpus: cfg.postgres.cpus,
+                protectData: cfg.protectData,
+                logs: cfg.postgres.logs,
+                healthTimeoutSeconds: cfg.postgres.healthTimeoutSeconds,
+            },
+            onHost,
+        );
+        dependencies.postgres = postgres.service.container;
+        dataVolumeNames.push(postgres.data.volumeName);
+    }
+    let redis: RedisService | undefined;
+    if (cfg.redis) {
+        redis = new RedisService(
+            `${prefix}-redis`,
+            {
+                app,
+                environment,
+                image: cfg.redis.image,
+                internalNetwork: network.internal.name,
+                memoryMb: cfg.redis.memory,
+                cpus: cfg.redis.cpus,
+                protectData: cfg.protectData,
+                logs: cfg.redis.logs,
+                healthTimeoutSeconds: cfg.redis.healthTimeoutSeconds,
+            },
+            onHost,
+        );
+        dependencies.redis = redis.service.container;
+        dataVolumeNames.push(redis.data.volumeName);
+    }
+
+    const proxy = new ReverseProxy(
+        `${prefix}-proxy`,
+        {
+            app,
+            environment,
+            image: cfg.proxy.image,
+            publicAddress: cfg.proxy.publicAddress,
+            acmeEmail: cfg.proxy.acmeEmail,
+            acmeCaServer: cfg.proxy.acmeCaServer,
+            edgeNetwork: network.edge.name,
+            memoryMb: cfg.proxy.memory,
+            cpus: cfg.proxy.cpus,
+            protectData: cfg.protectData,
+            logs: cfg.proxy.logs,
+        },
+        onHost,
+    );
+    dataVolumeNames.push(proxy.acme.volumeName);
+
+    const services: Record<string, Service> = {};
+    for (const name of dependencyOrder(cfg.services)) {
+        const svc = cfg.services[name];
+        const usesData = svc.dependsOn.some((d) => d === "postgres" || d === "redis");
+        const networks: ServiceNetwork[] = [{ name: network.edge.name, aliases: [name] }];
+        if (usesData) networks.push({ name: network.internal.name, aliases: [name] });
+        services[name] = new Service(
+            `${prefix}-${name}`,
+            {
+                app,
+                environment,
+                role: name,
+                image: svc.image,
+                env: svc.env,
+                secretEnv: svc.secretEnv,
+                healthcheck: svc.healthcheck,
+                healthTimeoutSeconds: svc.healthTimeoutSeconds,
+                memoryMb: svc.memory,
+                cpus: svc.cpus,
+                restart: svc.restart,
+                logs: svc.logs,
+                capAdd: svc.capAdd,
+                command: svc.command,
+                readOnlyRootFilesystem: svc.readOnlyRootFilesystem,
+                networks,
+                route: svc.hosts.length > 0 ? { hosts: svc.hosts, port: svc.port, network: network.edge.name } : undefined,
+                dependsOn: svc.dependsOn.map((d) => dependencies[d] ?? services[d].container),
+            },
+            onHost,
+        );
+        dependencies[name] = services[name].container;
+    }
+
+    const urls = Object.values(cfg.services)
+        .flatMap((s) => s.hosts)
+        .map((h) => `https://${h}`)
+        .sort();
+    return {
+        urls,
+        dataVolumeNames: dataVolumeNames.sort(),
+        networkNames: { edge: network.edgeName, internal: network.internalName },
+        containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
+    };
+}
