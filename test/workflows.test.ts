@@ -581,11 +581,11 @@ describe("GitHub Actions workflows", function () {
     it("the volume check fails and names the volume that is gone", () => {
       const verify = wf().jobs["verify-staging-volumes"];
       const script = runOf(verify.steps?.find((s) => s.run?.includes("docker volume inspect")), "checking volumes");
-      const env = { VOLUME_NAMES: '["shop-staging-postgres-data","shop-staging-redis-data"]', VPS_SSH_HOST: "vps.example", VPS_SSH_USER: "deploy" };
+      const env = { VOLUME_NAMES: '["shop-staging-postgres-data","shop-staging-redis-data"]', VPS_SSH_HOST: "vps.example", VPS_SSH_USER: "deploy", VPS_SSH_PORT: "2222" };
       const present = runScript(script, env, { ssh: "exit 0" });
       assert.equal(present.status, 0, present.output);
-      assert.match(present.calls, /^ssh deploy@vps\.example docker volume inspect shop-staging-postgres-data$/m);
-      assert.match(present.calls, /^ssh deploy@vps\.example docker volume inspect shop-staging-redis-data$/m);
+      assert.match(present.calls, /^ssh -p 2222 deploy@vps\.example docker volume inspect shop-staging-postgres-data$/m);
+      assert.match(present.calls, /^ssh -p 2222 deploy@vps\.example docker volume inspect shop-staging-redis-data$/m);
       const gone = runScript(script, env, { ssh: '[[ "$*" != *redis-data* ]]' });
       assert.notEqual(gone.status, 0);
       assert.match(gone.output, /shop-staging-redis-data is missing/);
