@@ -1,0 +1,224 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { WebhookReceiver } from "./helpers/webhook-receiver";
+import {
+    breakContainer,
+    ensureDockerEngine,
+    ensureTestImage,
+    healthStatus,
+    removeTestContainers,
+    startContainer,
+    startedAt,
+    waitForHealth,
+} from "./helpers/docker";
+
+const script = path.join(__dirname, "..", "..", "components", "scripts", "health-check.sh");
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    ms: number;
+}
+
+/** Runs health-check.sh once, configured only through its environment, as the systemd unit does. */
+export function runHealthCheck(env: Record<string, string>): Promise<RunResult> {
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+        execFile(
+            script,
+            [],
+            { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: 300_000 },
+            (err, stdout, stderr) => {
+                const code = err ? (typeof (err as any).code === "number" ? (err as any).code : -1) : 0;
+                resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+            },
+        );
+    });
+}
+
+const pgBin = fs.existsSync("/usr/lib/postgresql")
+    ? fs.readdirSync("/usr/lib/postgresql").map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => fs.existsSync(`${d}/pg_isready`))
+    : undefined;
+
+/** A container that has the machine's real pg_isready and redis-cli (host /usr mounted) on the host network. */
+function clientToolsArgs(pgPort: number): string[] {
+    return [
+        "--volume", "/usr:/usr:ro",
+        "--env", `PATH=/bin:${pgBin}:/usr/bin`,
+        "--env", "PGHOST=127.0.0.1",
+        "--env", `PGPORT=${pgPort}`,
+    ];
+}
+
+describe("health-check.sh against a real Docker engine", function () {
+    let receiver: WebhookReceiver;
+    let stateDir: string;
+    const c = (role: string) => `hc-test-${role}`;
+
+    before(async function () {
+        await ensureDockerEngine();
+        await ensureTestImage();
+        await removeTestContainers();
+        receiver = await new WebhookReceiver().start();
+    });
+    after(async () => {
+        await receiver?.stop();
+        await removeTestContainers().catch(() => undefined);
+    });
+    beforeEach(() => {
+        receiver.clear();
+        stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-state-"));
+    });
+    afterEach(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+
+    const baseEnv = (extra: Record<string, string>) => ({
+        HC_STATE_DIR: stateDir,
+        HC_RESTART_WAIT_SECONDS: "10",
+        HC_POLL_SECONDS: "1",
+        ALERT_WEBHOOK_URL: receiver.url,
+        ALERT_PREFIX: "[shop/test]",
+        ...extra,
+    });
+
+    it("passes silently when every URL, container, pg_isready and redis-cli ping is healthy", async function () {
+        assert.ok(pgBin, "PostgreSQL client binaries are installed");
+        await startContainer(c("web"), { httpPort: 18081 });
+        await startContainer(c("db"), { hostNetwork: true, extraArgs: clientToolsArgs(5432) });
+        await waitForHealth(c("web"), "healthy");
+        await waitForHealth(c("db"), "healthy");
+        const before = await startedAt(c("web"));
+        const r = await runHealthCheck(
+            baseEnv({
+                HC_URLS: `http://shop.test:18081/|200|${c("web")}`,
+                HC_CURL_RESOLVE: "shop.test:18081:127.0.0.1",
+                HC_CONTAINERS: `${c("web")} ${c("db")}`,
+                HC_POSTGRES_CONTAINER: c("db"),
+                HC_POSTGRES_USER: "postgres",
+                HC_REDIS_CONTAINER: c("db"),
+            }),
+        );
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /all 5 checks pass/);
+        assert.deepEqual(receiver.texts(), []);
+        assert.equal(await startedAt(c("web")), before, "a healthy container is not restarted");
+    });
+
+    it("restarts a container whose healthcheck starts failing, and it is healthy again without an alert", async function () {
+        await startContainer(c("api"));
+        await waitForHealth(c("api"), "healthy");
+        await breakContainer(c("api"));
+        await waitForHealth(c("api"), "unhealthy");
+        const before = await startedAt(c("api"));
+        const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("api") }));
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /hc-test-api: restarted \(1 of 3 this hour\)/);
+        assert.match(r.stdout, /healed: restarted hc-test-api/);
+        assert.notEqual(await startedAt(c("api")), before);
+        assert.equal(await healthStatus(c("api")), "healthy");
+        assert.deepEqual(receiver.texts(), []);
+    });
+
+    it("restarts the container behind a URL that answers the wrong status, through --resolve", async function () {
+        await startContainer(c("front"), { httpPort: 18082 });
+        await waitForHealth(c("front"), "healthy");
+        await breakContainerPage(c("front"));
+        const env = baseEnv({ HC_URLS: `http://shop.test:18082/|200|${c("front")}`, HC_CURL_RESOLVE: "shop.test:18082:127.0.0.1" });
+        const r = await runHealthCheck(env);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /FAILING: GET http:\/\/shop\.test:18082\/ answered 404, expected 200/);
+        assert.match(r.stdout, /healed/);
+        assert.deepEqual(receiver.texts(), []);
+        const again = await runHealthCheck(env);
+        assert.equal(again.code, 0);
+        assert.match(again.stdout, /all 1 checks pass/);
+    });
+
+    it("sends exactly one alert per run for a container that stays broken", async function () {
+        await startContainer(c("broken"), { healthCmd: "false" });
+        await waitForHealth(c("broken"), "unhealthy");
+        await startContainer(c("fine"));
+        await waitForHealth(c("fine"), "healthy");
+        const env = baseEnv({ HC_CONTAINERS: `${c("fine")} ${c("broken")}`, HC_RESTART_WAIT_SECONDS: "4" });
+        const first = await runHealthCheck(env);
+        assert.equal(first.code, 1, first.stdout + first.stderr);
+        assert.equal(receiver.texts().length, 1);
+        const text = receiver.texts()[0];
+        assert.match(text, /^\[shop\/test\] FAILURE: 1 of 2 health checks still failing:\n- container hc-test-broken is (unhealthy|starting)/);
+        assert.match(text, /hc-test-broken: restarted, still failing after 4 s/);
+        assert.doesNotMatch(text, /hc-test-fine/);
+        const second = await runHealthCheck(env);
+        assert.equal(second.code, 1);
+        assert.equal(receiver.texts().length, 2, "one more alert for the second run, not more");
+    });
+
+    it("respects the restart budget: past it, the container is not restarted and the alert says so", async function () {
+        await startContainer(c("flappy"), { healthCmd: "false" });
+        await waitForHealth(c("flappy"), "unhealthy");
+        const env = baseEnv({ HC_CONTAINERS: c("flappy"), HC_RESTART_WAIT_SECONDS: "2", HC_RESTART_BUDGET_PER_HOUR: "2" });
+        const starts: string[] = [await startedAt(c("flappy"))];
+        for (let run = 0; run < 3; run++) {
+            const r = await runHealthCheck(env);
+            assert.equal(r.code, 1, r.stdout + r.stderr);
+            starts.push(await startedAt(c("flappy")));
+        }
+        assert.notEqual(starts[1], starts[0], "run 1 restarts");
+        assert.notEqual(starts[2], starts[1], "run 2 restarts");
+        assert.equal(starts[3], starts[2], "run 3 does not: the budget of 2 per hour is spent");
+        const texts = receiver.texts();
+        assert.equal(texts.length, 3);
+        assert.match(texts[2], /hc-test-flappy: restart budget spent \(2 restarts in the last hour, budget 2\): not restarted/);
+        assert.equal(fs.readFileSync(path.join(stateDir, "restarts-hc-test-flappy"), "utf8").trim().split("\n").length, 2);
+    });
+
+    it("forgets restarts older than an hour", async function () {
+        await startContainer(c("old"), { healthCmd: "false" });
+        await waitForHealth(c("old"), "unhealthy");
+        const hourAgo = Math.floor(Date.now() / 1000) - 3700;
+        fs.writeFileSync(path.join(stateDir, "restarts-hc-test-old"), `${hourAgo}\n${hourAgo}\n`);
+        const before = await startedAt(c("old"));
+        const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("old"), HC_RESTART_WAIT_SECONDS: "2", HC_RESTART_BUDGET_PER_HOUR: "2" }));
+        assert.equal(r.code, 1);
+        assert.notEqual(await startedAt(c("old")), before, "restarted: the old entries no longer count");
+        assert.equal(fs.readFileSync(path.join(stateDir, "restarts-hc-test-old"), "utf8").trim().split("\n").length, 1);
+    });
+
+    it("lists every check that still fails in the one alert (pg_isready against a dead port, a missing container)", async function () {
+        await startContainer(c("deadpg"), { hostNetwork: true, extraArgs: clientToolsArgs(1) });
+        await waitForHealth(c("deadpg"), "healthy");
+        const r = await runHealthCheck(
+            baseEnv({
+                HC_POSTGRES_CONTAINER: c("deadpg"),
+                HC_CONTAINERS: c("gone"),
+                HC_RESTART_WAIT_SECONDS: "2",
+            }),
+        );
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.equal(receiver.texts().length, 1);
+        const lines = receiver.texts()[0].split("\n");
+        assert.equal(lines[0], "[shop/test] FAILURE: 2 of 2 health checks still failing:");
+        assert.match(lines[1], /^- container hc-test-gone is missing; hc-test-gone: restart failed: /);
+        assert.match(lines[2], /^- pg_isready -U postgres in hc-test-deadpg exited 2; hc-test-deadpg: restarted, still failing after 2 s$/);
+        assert.equal(lines.length, 3);
+    });
+
+    it("does not restart a container that Docker is still starting", async function () {
+        await startContainer(c("slow"), { healthCmd: "sleep 30" });
+        assert.equal(await healthStatus(c("slow")), "starting");
+        const before = await startedAt(c("slow"));
+        const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("slow") }));
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /pending: container hc-test-slow is starting/);
+        assert.equal(await startedAt(c("slow")), before);
+        assert.deepEqual(receiver.texts(), []);
+    });
+});
+
+/** Removes the page the container's httpd serves, so the URL answers 404 until the container restarts. */
+async function breakContainerPage(name: string): Promise<void> {
+    const { docker } = await import("./helpers/docker");
+    await docker(["exec", name, "rm", "-f", "/www/index.html"]);
+}
