@@ -8,7 +8,8 @@
  * needed, so it is the check a pull request gets without secrets, as `cdk synth` is for
  * the CDK.
  *
- * Exit codes: 0 success; 1 invalid configuration (every bad key path is listed);
+ * Exit codes: 0 success; 1 invalid configuration (every bad key path is listed) or a
+ * mandatory policy violation (the policy pack runs over the graph, see policies/synth-check.ts);
  * 2 bad arguments or unreadable stack file. User errors never print a stack trace.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -17,6 +18,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { ConfigError } from "./config";
 import { formatTree, readProjectName, readStackConfigFile, synthesize, SynthInputError } from "./synthesize";
+import { formatViolations, runPolicyPack } from "../policies/synth-check";
 
 const ROOT = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run synth -- (--stack <name> | --config-file <Pulumi.<stack>.yaml>) [--out <file.json>] [--quiet]";
@@ -66,6 +68,9 @@ async function main(): Promise<void> {
         process.stdout.write(`wrote ${result.resources.length} resources to ${values.out}\n`);
     }
     process.stdout.write(`synth of ${project}/${result.stack} took ${Date.now() - started} ms\n`);
+    const policy = runPolicyPack(result.resources, { stack: result.stack });
+    process.stdout.write(`${formatViolations(policy.violations)}\n`);
+    if (policy.mandatoryCount > 0) process.exitCode = 1;
 }
 
 main().catch((err) => {
