@@ -330,6 +330,28 @@ type Loose = Record<string, any>;
 const asRecord = (v: unknown): Loose => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Loose) : {});
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+/** The first cycle in the services' dependsOn graph, as a path of names, or undefined. */
+function dependencyCycle(services: Loose): string[] | undefined {
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, chain: string[]): string[] | undefined => {
+        if (state.get(name) === "done" || !(name in services)) return undefined;
+        if (state.get(name) === "visiting") return [...chain.slice(chain.indexOf(name)), name];
+        state.set(name, "visiting");
+        for (const dep of asArray(asRecord(services[name]).dependsOn)) {
+            if (typeof dep !== "string" || dep === name) continue; // self-dependency is reported on its own
+            const cycle = visit(dep, [...chain, name]);
+            if (cycle) return cycle;
+        }
+        state.set(name, "done");
+        return undefined;
+    };
+    for (const name of Object.keys(services).sort()) {
+        const cycle = visit(name, []);
+        if (cycle) return cycle;
+    }
+    return undefined;
+}
+
 /**
  * Cross-field rules the per-field schema cannot see. They read the decoded raw values
  * defensively (a value of the wrong type is the schema's to report), so that one run
@@ -393,6 +415,11 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         }
     }
 
+    const cycle = dependencyCycle(services);
+    if (cycle) {
+        issues.push({ path: `services.${cycle[0]}.dependsOn`, message: `dependency cycle ${cycle.join(" -> ")}` });
+    }
+
     for (const key of SECRET_KEYS) {
         if (values[key] !== undefined && !secretKeys.has(key)) {
             issues.push({ path: key, message: `is a password or credential given in plain text: set it with "pulumi config set --secret ${key}"` });
@@ -436,7 +463,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         else forSchema[key] = value;
     }
 
-    const result = rawSchema.safeParse(forSchema);
+    const result = rawSchema.safeParse(forSchema, { reportInput: true });
     const issues = [...(result.success ? [] : zodIssues(result.error)), ...crossFieldIssues(decoded, raw.secretKeys)];
     if (!result.success || issues.length > 0) throw new ConfigError(raw.stack, dedupe(issues));
 

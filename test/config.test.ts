@@ -1,0 +1,141 @@
+import { strict as assert } from "assert";
+import { ConfigError, imageReferenceProblem, parseEnvironmentConfig, parseMemoryMb } from "../infra/config";
+import { validValues, VALID_SECRET_KEYS } from "./fixtures/config";
+import { isSecret, unwrap } from "./helpers/pulumi";
+
+function parse(values: Record<string, any>, secretKeys: string[] = VALID_SECRET_KEYS) {
+    return parseEnvironmentConfig({ stack: "test", values, secretKeys: new Set(secretKeys) });
+}
+
+/** Parses `values` expecting a ConfigError; returns its issues. */
+function issuesOf(values: Record<string, any>, secretKeys?: string[]) {
+    try {
+        parse(values, secretKeys);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        return { issues: err.issues, message: err.message };
+    }
+    assert.fail("the configuration was accepted");
+}
+
+/** Asserts one issue at `path` whose message matches `reason`. */
+function assertIssue(values: Record<string, any>, path: string, reason: RegExp, secretKeys?: string[]) {
+    const { issues, message } = issuesOf(values, secretKeys);
+    const atPath = issues.filter((i) => i.path === path);
+    assert.ok(atPath.length > 0, `no issue at ${path}; got:\n${message}`);
+    assert.ok(atPath.some((i) => reason.test(i.message)), `issue at ${path} does not match ${reason}: ${JSON.stringify(atPath)}`);
+    assert.ok(message.includes(`  - ${path}: `), "the error message lists the key path");
+}
+
+describe("config: a valid stack configuration", () => {
+    it("parses with every default filled in", () => {
+        const cfg = parse(validValues());
+        assert.equal(cfg.host.sshPort, 22);
+        assert.equal(cfg.protectData, false);
+        assert.equal(cfg.services.backend.memory, 512);
+        assert.equal(cfg.services.backend.cpus, 0.5);
+        assert.equal(cfg.services.backend.restart, "unless-stopped");
+        assert.deepEqual(cfg.services.backend.logs, { maxSize: "10m", maxFile: 3 });
+        assert.equal(cfg.services.backend.healthcheck.interval, "10s");
+        assert.equal(cfg.proxy.memory, 256);
+        assert.equal(cfg.backup.schedule, "*-*-* 03:00:00 UTC");
+        assert.equal(cfg.healthCheck.restartWaitSeconds, 30);
+        assert.equal(cfg.healthCheck.restartBudgetPerHour, 3);
+    });
+
+    it("accepts structured values as the JSON text the Pulumi CLI passes", () => {
+        const values = validValues();
+        const asText = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+        assert.equal(parse(asText).services.frontend.port, 3000);
+    });
+
+    it("returns secrets as secret Outputs", async () => {
+        const cfg = parse(validValues());
+        assert.equal(await isSecret(cfg.postgres!.password), true);
+        assert.equal(await isSecret(cfg.host.sshPrivateKey), true);
+        assert.equal(await isSecret(cfg.services.backend.secretEnv.DATABASE_PASSWORD), true);
+        assert.equal(await unwrap(cfg.services.backend.secretEnv.DATABASE_PASSWORD), "correct-horse-battery-staple");
+    });
+});
+
+describe("config: bad input is reported with its key path", () => {
+    const cases: [string, (v: Record<string, any>) => void, string, RegExp, string[]?][] = [
+        ["a missing required key", (v) => delete v.app, "app", /required/],
+        ["a wrong type", (v) => (v.services.backend.port = "8080"), "services.backend.port", /expected number/],
+        ["a port above 65535", (v) => (v.services.backend.port = 70000), "services.backend.port", /1–65535/],
+        ["a port of 0", (v) => (v.host.sshPort = 0), "host.sshPort", /1–65535/],
+        ["a fractional port", (v) => (v.services.frontend.port = 80.5), "services.frontend.port", /whole number/],
+        ["an unparsable memory limit", (v) => (v.services.backend.memory = "lots"), "services.backend.memory", /unparsable/],
+        ["a memory limit under Docker's minimum", (v) => (v.redis.memory = "4m"), "redis.memory", /minimum of 6m/],
+        ["an image on latest", (v) => (v.services.backend.image = "ghcr.io/acme/shop-api:latest"), "services.backend.image", /latest/],
+        ["an image without a tag", (v) => (v.postgres.image = "postgres"), "postgres.image", /no tag/],
+        ["a tag-only image when digests are required", (v) => (v.requireImageDigest = true), "proxy.image", /digest/],
+        ["an unknown service referenced", (v) => (v.services.frontend.dependsOn = ["api"]), "services.frontend.dependsOn[0]", /unknown service "api"/],
+        ["a duplicate host name", (v) => (v.services.frontend.hosts = ["api-staging.example.com"]), "services.frontend.hosts[0]", /duplicate host name/],
+        ["a bad calendar expression", (v) => (v.backup = { schedule: "every day at 3" }), "backup.schedule", /calendar/],
+        ["a calendar hour out of range", (v) => (v.healthCheck = { schedule: "*-*-* 24:00:00" }), "healthCheck.schedule", /hour 24/],
+        ["a password in plain text", (v) => v, "databasePassword", /plain text/, ["sshPrivateKey", "alertWebhookUrl"]],
+        ["a secret-looking env var in plain text", (v) => (v.services.backend.env.API_TOKEN = "abc"), "services.backend.env.API_TOKEN", /secretEnv/],
+        ["a secretEnv referencing an unset key", (v) => (v.services.backend.secretEnv.STRIPE_KEY = "stripeKey"), "services.backend.secretEnv.STRIPE_KEY", /not set/],
+        ["a secretEnv referencing a plain key", (v) => ((v.services.backend.secretEnv.STRIPE_KEY = "stripeKey"), (v.stripeKey = "sk_live")), "stripeKey", /plain text/],
+        ["an unknown key (a typo)", (v) => (v.services.backend.imgae = "x"), "services.backend", /unknown key\(s\) "imgae"/],
+        ["an unknown top-level key", (v) => (v.databasePasword = "x"), "(top level)", /"databasePasword"/],
+        ["a healthcheck that is not CMD", (v) => (v.services.backend.healthcheck.test = ["curl", "-f", "x"]), "services.backend.healthcheck.test", /CMD/],
+        ["a missing healthcheck", (v) => delete v.services.frontend.healthcheck, "services.frontend.healthcheck", /required/],
+        ["a bad duration", (v) => (v.services.backend.healthcheck.interval = "10 seconds"), "services.backend.healthcheck.interval", /duration/],
+        ["an upper-case app name", (v) => (v.app = "Shop"), "app", /a-z/],
+        ["a relative deploy directory", (v) => (v.host.deployDir = "srv/shop"), "host.deployDir", /absolute/],
+        ["a proxy address that is not IPv4", (v) => (v.proxy.publicAddress = "300.1.1.1"), "proxy.publicAddress", /IPv4/],
+        ["a bad acme e-mail", (v) => (v.proxy.acmeEmail = "ops"), "proxy.acmeEmail", /e-mail/],
+        ["a host name that is not a DNS name", (v) => (v.services.frontend.hosts = ["App_Staging"]), "services.frontend.hosts[0]", /DNS host name/],
+        ["a reserved service name", (v) => (v.services.postgres = v.services.frontend), "services.postgres", /reserved/],
+        ["a service depending on itself", (v) => (v.services.frontend.dependsOn = ["frontend"]), "services.frontend.dependsOn[0]", /itself/],
+        ["a dependency cycle", (v) => (v.services.backend.dependsOn = ["frontend"]), "services.backend.dependsOn", /cycle/],
+        ["postgres without a password", (v) => delete v.databasePassword, "databasePassword", /required when postgres/],
+        ["no services at all", (v) => (v.services = {}), "services", /at least one/],
+        ["a negative cpu limit", (v) => (v.services.backend.cpus = -1), "services.backend.cpus", /greater than 0/],
+        ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
+        ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
+    ];
+    for (const [what, mutate, path, reason, secretKeys] of cases) {
+        it(`rejects ${what} at ${path}`, () => {
+            const values = validValues();
+            mutate(values);
+            assertIssue(values, path, reason, secretKeys);
+        });
+    }
+
+    it("lists every problem in one error, schema and cross-field together", () => {
+        const values = validValues();
+        values.services.backend.port = 0;
+        values.services.backend.memory = "lots";
+        values.services.frontend.image = "ghcr.io/acme/shop-web:latest";
+        values.services.frontend.hosts = ["api-staging.example.com"];
+        const { issues } = issuesOf(values);
+        assert.deepEqual(
+            issues.map((i) => i.path).sort(),
+            ["services.backend.memory", "services.backend.port", "services.frontend.hosts[0]", "services.frontend.image"],
+        );
+    });
+});
+
+describe("config: value parsers", () => {
+    it("parses memory sizes to MiB", () => {
+        assert.equal(parseMemoryMb("512m"), 512);
+        assert.equal(parseMemoryMb("1g"), 1024);
+        assert.equal(parseMemoryMb("1.5GiB"), 1536);
+        assert.equal(parseMemoryMb("2048k"), 2);
+        assert.equal(parseMemoryMb("12 parsecs"), undefined);
+    });
+
+    it("accepts pinned image references and rejects moving ones", () => {
+        assert.equal(imageReferenceProblem("ghcr.io/acme/api:1.2.3", false), undefined);
+        assert.equal(imageReferenceProblem("registry.example.com:5000/team/api:sha-abc", false), undefined);
+        assert.equal(imageReferenceProblem(`traefik:v3.3.4@sha256:${"a".repeat(64)}`, true), undefined);
+        assert.equal(imageReferenceProblem(`postgres@sha256:${"b".repeat(64)}`, true), undefined);
+        assert.match(imageReferenceProblem("api:latest", false)!, /latest/);
+        assert.match(imageReferenceProblem("api", false)!, /no tag/);
+        assert.match(imageReferenceProblem("api:1.0", true)!, /digest/);
+        assert.match(imageReferenceProblem("Not An Image", false)!, /not an image reference/);
+    });
+});
