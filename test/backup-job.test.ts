@@ -1,0 +1,222 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+type Recorded = { type: string; name: string; inputs: any };
+type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
+
+const recorded: Recorded[] = [];
+
+function unwrap<T>(o: pulumi.Input<T> | undefined): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
+}
+
+const scriptsDir = path.join(__dirname, "..", "components", "scripts");
+
+/** The files a ScheduledJob's install script writes: name -> decoded content. */
+function installedFiles(create: string): Record<string, string> {
+    const files: Record<string, string> = {};
+    for (const m of create.matchAll(/^printf %s (\S+) \| base64 -d >"\$staging"\/(\S+)$/gm)) {
+        files[m[2]] = Buffer.from(m[1], "base64").toString("utf8");
+    }
+    return files;
+}
+
+/** Parses the KEY="value" lines of a rendered env file. */
+function parseEnvFile(text: string): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const line of text.split("\n").filter((l) => l)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$/.exec(line);
+        assert.ok(m, `env line ${line}`);
+        env[m[1]] = m[2].replace(/\\(.)/g, "$1");
+    }
+    return env;
+}
+
+describe("BackupJob", () => {
+    let mod: typeof import("../components/backup-job");
+
+    before(async () => {
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args: pulumi.runtime.MockResourceArgs) => {
+                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+                    return { id: `${args.name}-id`, state: args.inputs };
+                },
+                call: (args: pulumi.runtime.MockCallArgs) => {
+                    throw new Error(`unexpected call ${args.token}`);
+                },
+            },
+            "vps-stacks",
+            "test",
+            true,
+        );
+        mod = await import("../components/backup-job");
+    });
+
+    const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };
+    const baseArgs = (): import("../components/backup-job").BackupJobArgs => ({
+        connection,
+        app: "shop",
+        environment: "staging",
+        postgres: [{ container: "shop-staging-postgres", database: "shop", user: "shop", volume: "shop-staging-postgres-data" }],
+        redis: [{ container: "shop-staging-redis", volume: "shop-staging-redis-data" }],
+        target: {
+            bucket: "shop-backups",
+            prefix: "shop/staging/",
+            region: "eu-central-1",
+            accessKeyId: "AKIAEXAMPLE",
+            secretAccessKey: pulumi.secret("very-secret-key"),
+        },
+        alerts: { webhookUrl: pulumi.secret("https://discord.example/api/webhooks/1/secret-token"), format: "discord" },
+    });
+
+    async function build(name: string, args = baseArgs()) {
+        const captured: Captured[] = [];
+        const component = new mod.BackupJob(name, args, {
+            transformations: [
+                (a) => {
+                    captured.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
+                    return undefined;
+                },
+            ],
+        });
+        const cmd = captured.find((c) => c.type === "command:remote:Command");
+        assert.ok(cmd, "the job installs through a remote command");
+        const create: string = await unwrap((cmd.props as any).create);
+        const stdin = pulumi.output((cmd.props as any).stdin);
+        const env = parseEnvFile(await unwrap<string>(stdin));
+        return { component, captured, cmd, create, stdin, env };
+    }
+
+    it("registers as vps:index:BackupJob with props { environment, volumes } naming every covered volume", async () => {
+        const { captured } = await build("b-props");
+        const self = captured.find((c) => c.name === "b-props");
+        assert.equal(self?.type, "vps:index:BackupJob");
+        assert.deepEqual(self?.props, {
+            environment: "staging",
+            volumes: ["shop-staging-postgres-data", "shop-staging-redis-data"],
+        });
+    });
+
+    it("covers each database volume of an environment with several databases and Redis instances", async () => {
+        const args = {
+            ...baseArgs(),
+            postgres: [
+                { container: "shop-staging-postgres", database: "shop", user: "shop", volume: "shop-staging-postgres-data" },
+                { container: "shop-staging-postgres2", database: "analytics", user: "etl", volume: "shop-staging-postgres2-data" },
+            ],
+            redis: [
+                { container: "shop-staging-redis", volume: "shop-staging-redis-data" },
+                { container: "shop-staging-cache", volume: "shop-staging-cache-data" },
+            ],
+        };
+        const { component, env } = await build("b-many", args);
+        assert.deepEqual(component.volumes, [
+            "shop-staging-postgres-data",
+            "shop-staging-postgres2-data",
+            "shop-staging-redis-data",
+            "shop-staging-cache-data",
+        ]);
+        assert.equal(env.BACKUP_POSTGRES, "shop-staging-postgres:shop:shop shop-staging-postgres2:analytics:etl");
+        assert.equal(env.BACKUP_REDIS, "shop-staging-redis shop-staging-cache");
+    });
+
+    it("installs one ScheduledJob <app>-<env>-backup as its child, daily at 03:00 UTC by default", async () => {
+        const { component, captured } = await build("b-job");
+        const jobs = captured.filter((c) => c.type === "vps:index:ScheduledJob");
+        assert.equal(jobs.length, 1);
+        assert.equal(jobs[0].name, "b-job-job");
+        assert.equal(jobs[0].opts.parent, component);
+        assert.deepEqual(jobs[0].props, {
+            unitName: "shop-staging-backup",
+            onCalendar: "*-*-* 03:00:00 UTC",
+            timerName: "shop-staging-backup.timer",
+        });
+        assert.equal(component.unitName, "shop-staging-backup");
+        assert.equal(component.timerName, "shop-staging-backup.timer");
+    });
+
+    it("uses the schedule it is given", async () => {
+        const { captured } = await build("b-cal", { ...baseArgs(), onCalendar: "*-*-* 01:30:00 UTC" });
+        const job = captured.find((c) => c.type === "vps:index:ScheduledJob");
+        assert.equal(job?.props.onCalendar, "*-*-* 01:30:00 UTC");
+    });
+
+    it("installs backup.sh as the entrypoint with restore.sh, s3.sh and notify.sh, byte for byte", async () => {
+        const { create } = await build("b-files");
+        const files = installedFiles(create);
+        assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "notify.sh", "restore.sh", "s3.sh"]);
+        for (const [name, content] of Object.entries(files)) {
+            assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
+        }
+        assert.equal(mod.backupJobSpec(baseArgs()).entrypoint, "backup.sh");
+    });
+
+    it("writes the env file the scripts read: docker access, databases, target and alerts", async () => {
+        const { env } = await build("b-env");
+        assert.deepEqual(env, {
+            ALERT_PREFIX: "[shop/staging]",
+            ALERT_WEBHOOK_FORMAT: "discord",
+            ALERT_WEBHOOK_URL: "https://discord.example/api/webhooks/1/secret-token",
+            BACKUP_POSTGRES: "shop-staging-postgres:shop:shop",
+            BACKUP_REDIS: "shop-staging-redis",
+            DB_ACCESS: "docker",
+            S3_ACCESS_KEY_ID: "AKIAEXAMPLE",
+            S3_BUCKET: "shop-backups",
+            S3_PREFIX: "shop/staging/",
+            S3_REGION: "eu-central-1",
+            S3_SECRET_ACCESS_KEY: "very-secret-key",
+        });
+    });
+
+    it("sets S3_ENDPOINT only for an S3-compatible store", async () => {
+        const args = baseArgs();
+        const { env } = await build("b-endpoint", {
+            ...args,
+            target: { ...args.target, endpoint: "https://s3.eu-central-003.backblazeb2.com", region: "eu-central-003" },
+        });
+        assert.equal(env.S3_ENDPOINT, "https://s3.eu-central-003.backblazeb2.com");
+        assert.equal(env.S3_REGION, "eu-central-003");
+    });
+
+    it("keeps the credential and webhook out of the command text and passes the env file as a secret", async () => {
+        const { create, stdin } = await build("b-secret");
+        assert.doesNotMatch(create, /very-secret-key|secret-token/);
+        assert.equal(await pulumi.isSecret(stdin), true);
+    });
+
+    it("makes the install wait for dependsOn", async () => {
+        const dep = new pulumi.ComponentResource("test:index:Thing", "b-dep-thing");
+        const { cmd } = await build("b-dep", { ...baseArgs(), dependsOn: [dep] });
+        assert.deepEqual(cmd.opts.dependsOn, [dep]);
+    });
+
+    it("rejects at construction what the scripts cannot back up, naming the argument", () => {
+        const a = baseArgs();
+        const cases: [Partial<typeof a>, RegExp][] = [
+            [{ postgres: [], redis: [] }, /postgres and redis are both empty/],
+            [{ postgres: [a.postgres[0], { ...a.postgres[0], volume: "other" }] }, /database "shop" is listed twice/],
+            [{ redis: [a.redis[0], { ...a.redis[0], volume: "x" }] }, /redis container "shop-staging-redis" is listed twice/],
+            [{ redis: [{ ...a.redis[0], volume: "shop-staging-postgres-data" }] }, /volume "shop-staging-postgres-data" is covered twice/],
+            [{ postgres: [{ ...a.postgres[0], database: "shop db" }] }, /postgres\[0\]\.database "shop db"/],
+            [{ postgres: [{ ...a.postgres[0], user: "a:b" }] }, /postgres\[0\]\.user "a:b"/],
+            [{ postgres: [{ ...a.postgres[0], volume: "" }] }, /must name its volume/],
+            [{ target: { ...a.target, prefix: "shop/staging" } }, /target\.prefix "shop\/staging"/],
+            [{ target: { ...a.target, prefix: "/shop/" } }, /target\.prefix "\/shop\/"/],
+            [{ target: { ...a.target, endpoint: "s3.example.com" } }, /target\.endpoint "s3\.example\.com"/],
+            [{ target: { ...a.target, region: " " } }, /target\.region/],
+            [{ alerts: { ...a.alerts, format: "teams" as any } }, /alerts\.format must be "discord" or "slack"/],
+            [{ app: "Shop" }, /app "Shop"/],
+        ];
+        for (const [override, message] of cases) {
+            assert.throws(() => new mod.BackupJob("b-invalid", { ...a, ...override }), message);
+        }
+    });
+
+    it("accepts an empty prefix (the bucket is the environment's own)", () => {
+        const a = baseArgs();
+        assert.doesNotThrow(() => mod.validateBackupJobArgs({ ...a, target: { ...a.target, prefix: "" } }));
+    });
+});
