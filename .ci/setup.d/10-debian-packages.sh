@@ -2,7 +2,7 @@
 # Debian packages the lint step and the integration tests use. Idempotent.
 set -euo pipefail
 
-packages=(shellcheck curl)
+packages=(shellcheck curl jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
