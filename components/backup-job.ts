@@ -55,6 +55,8 @@ export interface RedisBackupSource {
 export interface BackupJobArgs {
     /** SSH connection to the VPS (VpsHost.connection), as root. */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Install with `sudo -n` because the SSH user is not root (see ScheduledJobArgs.sudo). Default false. */
+    readonly sudo?: boolean;
     /** Application name, `[a-z0-9][a-z0-9-]*`, e.g. "shop". */
     readonly app: string;
     /** Environment name, `[a-z0-9][a-z0-9-]*`, e.g. "staging". */
@@ -246,7 +248,7 @@ export class BackupJob extends pulumi.ComponentResource {
         super("vps:index:BackupJob", name, { environment: args.environment, volumes }, opts);
         const job = new ScheduledJob(
             `${name}-job`,
-            { ...spec, connection: args.connection, dependsOn: args.dependsOn },
+            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
             { parent: this },
         );
         this.unitName = job.unitName;

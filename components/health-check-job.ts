@@ -20,6 +20,8 @@ const CONTAINER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export interface HealthCheckJobArgs {
     /** SSH connection to the VPS (VpsHost.connection); the user must be root. */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Install with `sudo -n` because the SSH user is not root (see ScheduledJobArgs.sudo). Default false. */
+    readonly sudo?: boolean;
     /** Application name, `[a-z0-9][a-z0-9-]*`, e.g. "shop"; the unit is <app>-<environment>-health-check. */
     readonly app: string;
     /** Environment name, `[a-z0-9][a-z0-9-]*`, e.g. "staging". */
@@ -27,9 +29,9 @@ export interface HealthCheckJobArgs {
     /** systemd OnCalendar= expression; default "*-*-* *:*:00" (every minute). */
     readonly onCalendar?: string;
     /** Public URLs to probe from the VPS, each with the HTTP status it must answer and the container that serves it (restarted when it fails). */
-    readonly urls: { url: string; expectStatus: number; container: string }[];
+    readonly urls: { url: string; expectStatus: number; container: pulumi.Input<string> }[];
     /** Containers whose Docker health must be "healthy" (restarted when not). */
-    readonly containers: string[];
+    readonly containers: pulumi.Input<string>[];
     /** `pg_isready -U <user>` run with `docker exec` in this container; it is restarted when not ready. */
     readonly postgres?: { container: string; user: string };
     /** `redis-cli ping` run with `docker exec` in this container; it is restarted when the answer is not PONG. */
@@ -81,7 +83,8 @@ export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "conne
         ...(args.redis ? [["redis.container", args.redis.container]] : []),
     ];
     for (const [field, c] of containers) {
-        if (!CONTAINER.test(c)) throw new Error(`${where}: ${field} "${c}" is not a Docker container name`);
+        // Names Pulumi generates (Outputs) are valid Docker names by construction.
+        if (typeof c === "string" && !CONTAINER.test(c)) throw new Error(`${where}: ${field} "${c}" is not a Docker container name`);
     }
     if (args.postgres && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(args.postgres.user)) {
         throw new Error(`${where}: postgres.user "${args.postgres.user}" must be a plain role name`);
@@ -98,8 +101,8 @@ export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "conne
 export function healthCheckEnvironment(args: HealthCheckJobArgs): Record<string, pulumi.Input<string>> {
     const unitName = healthCheckUnitName(args.app, args.environment);
     const env: Record<string, pulumi.Input<string>> = {
-        HC_URLS: args.urls.map((u) => `${u.url}|${u.expectStatus}|${u.container}`).join(" "),
-        HC_CONTAINERS: args.containers.join(" "),
+        HC_URLS: pulumi.all(args.urls.map((u) => pulumi.interpolate`${u.url}|${u.expectStatus}|${u.container}`)).apply((l) => l.join(" ")),
+        HC_CONTAINERS: pulumi.all(args.containers).apply((l) => l.join(" ")),
         HC_RESTART_WAIT_SECONDS: String(args.restartWaitSeconds ?? DEFAULT_RESTART_WAIT_SECONDS),
         HC_RESTART_BUDGET_PER_HOUR: String(args.restartBudgetPerHour ?? DEFAULT_RESTART_BUDGET_PER_HOUR),
         HC_STATE_DIR: `${JOBS_STATE_ROOT}/${unitName}`,
@@ -134,6 +137,7 @@ export class HealthCheckJob extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 connection: args.connection,
+                sudo: args.sudo,
                 unitName: this.unitName,
                 description: `Health check with auto-heal for ${args.app} ${args.environment}`,
                 onCalendar: args.onCalendar ?? DEFAULT_HEALTH_CHECK_CALENDAR,

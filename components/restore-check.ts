@@ -33,6 +33,8 @@ export interface RestoreCheckDatabase {
 export interface RestoreCheckArgs {
     /** SSH connection to the VPS (VpsHost.connection), as root. */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Install with `sudo -n` because the SSH user is not root (see ScheduledJobArgs.sudo). Default false. */
+    readonly sudo?: boolean;
     /** Application name, `[a-z0-9][a-z0-9-]*`. */
     readonly app: string;
     /** Environment name, `[a-z0-9][a-z0-9-]*`. */
@@ -116,7 +118,7 @@ export class RestoreCheck extends pulumi.ComponentResource {
         );
         const job = new ScheduledJob(
             `${name}-job`,
-            { ...spec, connection: args.connection, dependsOn: args.dependsOn },
+            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
             { parent: this },
         );
         this.unitName = job.unitName;

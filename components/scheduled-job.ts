@@ -18,8 +18,13 @@ const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface ScheduledJobArgs {
-    /** SSH connection to the VPS (VpsHost.connection). The user must be root: the job installs units and a root-only env file. */
+    /**
+     * SSH connection to the VPS (VpsHost.connection). The job installs units and a root-only env
+     * file, so the user must be root, or set `sudo` for a user with passwordless sudo.
+     */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** Run the install and remove scripts with `sudo -n` (the SSH user is not root). Default false. */
+    readonly sudo?: boolean;
     /** systemd unit base name, `[a-z0-9][a-z0-9-]*`, e.g. "shop-staging-backup"; unit files are <unitName>.service and <unitName>.timer. */
     readonly unitName: string;
     /** Human description for the unit's Description= (one line). */
@@ -273,8 +278,8 @@ export function renderRemoveScript(unitName: string, opts: RenderOptions = {}): 
 }
 
 /** Wraps a script for the SSH session, whatever the login shell: `bash -c '<script>'`; stdin passes through. */
-export function remoteShell(script: string): string {
-    return `bash -c ${shellQuote(script)}`;
+export function remoteShell(script: string, sudo = false): string {
+    return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(script)}`;
 }
 
 /** sha256 over everything the install writes except the env values: the trigger that reinstalls a changed job. */
@@ -331,7 +336,7 @@ export class ScheduledJob extends pulumi.ComponentResource {
         this.installDir = paths.installDir;
         this.envFile = paths.envFile;
 
-        const install = remoteShell(renderInstallScript(spec));
+        const install = remoteShell(renderInstallScript(spec), args.sudo);
         // Secret whatever the inputs: the file is root-only on the VPS, so in state it is encrypted.
         const envContent = pulumi.secret(pulumi.all(args.environment).apply((env) => renderEnvFile(env)));
 
@@ -341,7 +346,7 @@ export class ScheduledJob extends pulumi.ComponentResource {
                 connection: args.connection,
                 create: install,
                 update: install,
-                delete: remoteShell(renderRemoveScript(args.unitName)),
+                delete: remoteShell(renderRemoveScript(args.unitName), args.sudo),
                 stdin: envContent,
                 triggers: [contentHash(spec)],
             },

@@ -22,14 +22,16 @@ export interface VpsHostArgs {
     readonly sshOptions?: string[];
     /** Commands the scheduled jobs need on the VPS; the preflight fails when one is missing. Default ["docker"]. */
     readonly requiredCommands?: string[];
+    /** The preflight also checks that `user` has passwordless sudo (jobs install with `sudo -n`). Default false. */
+    readonly requireSudo?: boolean;
 }
 
 /**
  * The VPS an environment runs on: a Docker provider that reaches the engine over
  * `ssh://user@host:port` and the SSH connection remote commands use, plus a preflight
  * command that fails `pulumi up` with a readable message when Docker is missing or
- * unreachable, a command the jobs need is missing, or the deploy directory is not
- * writable.
+ * unreachable, a command the jobs need is missing, the user lacks the passwordless
+ * sudo the jobs install with, or the deploy directory is not writable.
  *
  * The Docker provider runs the system `ssh` client, which takes its key from the
  * ssh-agent (CI loads `sshPrivateKey` there); remote commands use the key directly.
@@ -58,14 +60,14 @@ export class VpsHost extends pulumi.ComponentResource {
             pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey }),
         ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
 
-        const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}'`;
+        const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}' REQUIRE_SUDO=${args.requireSudo ? 1 : 0}`;
         this.preflight = new command.remote.Command(
             `${name}-preflight`,
             {
                 connection: this.connection,
                 create: `${settings} bash -s`,
                 stdin: PREFLIGHT_SCRIPT,
-                triggers: [PREFLIGHT_SCRIPT, args.deployDir, ...requiredCommands],
+                triggers: [PREFLIGHT_SCRIPT, settings],
             },
             { parent: this },
         );

@@ -28,3 +28,5 @@ export const dataVolumeNames = environment.dataVolumeNames;
 export const networkNames = environment.networkNames;
 /** Container name of each application service. */
 export const containerNames = environment.containerNames;
+/** systemd timers of the scheduled jobs on the VPS. */
+export const jobTimers = environment.jobTimers;

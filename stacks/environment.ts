@@ -10,7 +10,9 @@ import { RedisService } from "../components/redis-service";
 import { ReverseProxy } from "../components/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/service";
 import { VpsHost } from "../components/vps-host";
+import { BackupTarget } from "../components/backup-job";
 import { EnvironmentConfig } from "../infra/config";
+import { buildJobs } from "./jobs";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */
 export interface EnvironmentOutputs {
@@ -22,6 +24,8 @@ export interface EnvironmentOutputs {
     networkNames: { edge: string; internal: string };
     /** Container name of each application service. */
     containerNames: Record<string, pulumi.Output<string>>;
+    /** systemd timers of the environment's scheduled jobs. */
+    jobTimers: string[];
 }
 
 /** Orders service names so that every service comes after the ones it depends on. */
@@ -54,7 +58,9 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         sshPrivateKey: cfg.host.sshPrivateKey,
         deployDir: cfg.host.deployDir,
         sshOptions: cfg.host.sshOptions,
-        requiredCommands: ["docker", "curl", "sha256sum", "systemctl"],
+        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
+        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
+        requireSudo: cfg.host.user !== "root",
     });
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
@@ -158,6 +164,10 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         dependencies[name] = services[name].container;
     }
 
+    // Where the backup job uploads; set by the backup storage of the environment.
+    const backupTarget: BackupTarget | undefined = undefined;
+    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
+
     const urls = Object.values(cfg.services)
         .flatMap((s) => s.hosts)
         .map((h) => `https://${h}`)
@@ -167,5 +177,6 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         dataVolumeNames: dataVolumeNames.sort(),
         networkNames: { edge: network.edgeName, internal: network.internalName },
         containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
+        jobTimers: [jobs.backup, jobs.restoreCheck, jobs.healthCheck].flatMap((j) => (j ? [j.timerName] : [])),
     };
 }

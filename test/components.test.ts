@@ -192,7 +192,7 @@ describe("components under mocks", () => {
             const provider = find(c.resources, "pulumi:providers:docker");
             assert.equal(provider.props.host, "ssh://deploy@vps1.example.com:2222");
             const preflight = find(c.resources, "command:remote:Command", "-preflight");
-            assert.equal(preflight.props.create, "DEPLOY_DIR='/srv/shop/staging' REQUIRED_COMMANDS='docker aws' bash -s");
+            assert.equal(preflight.props.create, "DEPLOY_DIR='/srv/shop/staging' REQUIRED_COMMANDS='docker aws' REQUIRE_SUDO=0 bash -s");
             assert.match(preflight.props.stdin, /preflight failed/);
             assert.equal(await isSecret(host.connection), true);
             assert.equal((await unwrap(host.connection)).port, 2222);

@@ -4,6 +4,7 @@
 #
 #   DEPLOY_DIR         directory the environment writes to; created if missing, must be writable
 #   REQUIRED_COMMANDS  space-separated commands the jobs need (e.g. "docker curl aws")
+#   REQUIRE_SUDO       "1" when the scheduled jobs install with `sudo -n` (the user is not root)
 #
 # Exits 1 with one line per problem, so `pulumi up` fails with a message a person can act on.
 set -euo pipefail
@@ -20,6 +21,10 @@ fi
 for cmd in ${REQUIRED_COMMANDS:-}; do
   command -v "$cmd" >/dev/null 2>&1 || problems+=("command '$cmd' is missing on $host (needed by the scheduled jobs)")
 done
+
+if [ "${REQUIRE_SUDO:-0}" = "1" ] && [ "$(id -u)" != "0" ] && ! sudo -n true 2>/dev/null; then
+  problems+=("user $(id -un) needs passwordless sudo on $host to install the scheduled jobs' systemd units")
+fi
 
 if [ -z "${DEPLOY_DIR:-}" ]; then
   problems+=("DEPLOY_DIR is not set")

@@ -1,0 +1,105 @@
+/**
+ * Composition of an environment's scheduled jobs: the backup, its weekly restore
+ * check and the health check, each a systemd timer on the VPS that comes and goes
+ * with the environment.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BackupJob, BackupTarget } from "../components/backup-job";
+import { HealthCheckJob } from "../components/health-check-job";
+import { PostgresService } from "../components/postgres-service";
+import { RedisService } from "../components/redis-service";
+import { RestoreCheck } from "../components/restore-check";
+import { Service } from "../components/service";
+import { VpsHost } from "../components/vps-host";
+import { EnvironmentConfig } from "../infra/config";
+
+/** What the jobs act on. */
+export interface JobTargets {
+    host: VpsHost;
+    postgres?: PostgresService;
+    redis?: RedisService;
+    proxy: Service;
+    services: Record<string, Service>;
+    /** Where backups go; without one the environment gets no backup job (and the policy pack says so). */
+    backupTarget?: BackupTarget;
+}
+
+/** The jobs of one environment. */
+export interface EnvironmentJobs {
+    backup?: BackupJob;
+    restoreCheck?: RestoreCheck;
+    healthCheck: HealthCheckJob;
+}
+
+/** Builds the backup, restore-check and health-check jobs of an environment. */
+export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
+    const { app, environment } = cfg;
+    const prefix = `${app}-${environment}`;
+    const common = {
+        connection: t.host.connection,
+        // Units and root-only env files need root; a non-root deploy user installs with sudo.
+        sudo: cfg.host.user !== "root",
+        app,
+        environment,
+        alerts: { webhookUrl: cfg.alerts.webhookUrl ?? "", format: cfg.alerts.format },
+    };
+    const opts: pulumi.ComponentResourceOptions = { dependsOn: [t.host.preflight] };
+    const dataContainers = [t.postgres?.service.container, t.redis?.service.container].filter((c): c is NonNullable<typeof c> => c !== undefined);
+
+    let backup: BackupJob | undefined;
+    let restoreCheck: RestoreCheck | undefined;
+    if (t.backupTarget && (t.postgres || t.redis)) {
+        const pg = t.postgres && cfg.postgres
+            ? [{ container: t.postgres.containerName, database: cfg.postgres.database, user: cfg.postgres.user, volume: t.postgres.data.volumeName }]
+            : [];
+        backup = new BackupJob(
+            `${prefix}-backup`,
+            {
+                ...common,
+                onCalendar: cfg.backup.schedule,
+                postgres: pg,
+                redis: t.redis ? [{ container: t.redis.containerName, volume: t.redis.data.volumeName }] : [],
+                target: t.backupTarget,
+                dependsOn: dataContainers,
+            },
+            opts,
+        );
+        if (pg.length > 0) {
+            restoreCheck = new RestoreCheck(
+                `${prefix}-restore-check`,
+                {
+                    ...common,
+                    onCalendar: cfg.backup.restoreCheckSchedule,
+                    postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
+                    target: t.backupTarget,
+                    maxBackupAgeHours: cfg.backup.maxAgeHours,
+                    dependsOn: dataContainers,
+                },
+                opts,
+            );
+        }
+    }
+
+    const appContainers = Object.values(t.services).map((s) => s.containerName);
+    const urls = Object.entries(cfg.services).flatMap(([name, svc]) =>
+        svc.healthPath === undefined
+            ? []
+            : svc.hosts.map((host) => ({ url: `https://${host}${svc.healthPath}`, expectStatus: 200, container: t.services[name].containerName })),
+    );
+    const healthCheck = new HealthCheckJob(
+        `${prefix}-health-check`,
+        {
+            ...common,
+            onCalendar: cfg.healthCheck.schedule,
+            urls,
+            containers: [...appContainers, t.proxy.containerName],
+            postgres: t.postgres && cfg.postgres ? { container: t.postgres.containerName, user: cfg.postgres.user } : undefined,
+            redis: t.redis ? { container: t.redis.containerName } : undefined,
+            restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
+            restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
+            dependsOn: [...dataContainers, ...Object.values(t.services).map((s) => s.container), t.proxy.container],
+        },
+        opts,
+    );
+    return { backup, restoreCheck, healthCheck };
+}
