@@ -15,7 +15,7 @@ import { calendarExpressionProblem } from "./calendar";
 export const PROJECT = "vps-stacks";
 
 /** Config keys that must hold Pulumi secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "alertWebhookUrl"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 
 /** Environment variable names that look like credentials; their values must come from `secretEnv`. */
 export const SECRET_LOOKING_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|(^|_)KEY($|_)|PRIVATE|CREDENTIAL|API_?KEY|DSN)/i;
@@ -91,6 +91,103 @@ const hostname = z
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS host name such as app.example.com");
 
 const ipv4 = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/, "must be an IPv4 address");
+
+// ---------------------------------------------------------------------------------------
+// DNS (Cloudflare) and backup storage (AWS S3 or an S3-compatible store)
+// ---------------------------------------------------------------------------------------
+
+/** Loose IPv6 check (hex groups and "::"); Cloudflare validates the address itself. */
+const IPV6 = /^(?=.*:)[0-9a-fA-F:]{2,39}$/;
+
+/** Cloudflare's TTL range for DNS-only records; 1 means "automatic" and is what proxied records get. */
+const dnsTtl = z.number().int("ttl must be a whole number of seconds").min(60, "ttl must be 60–86400 seconds").max(86400, "ttl must be 60–86400 seconds");
+
+const dnsRecordOverride = z
+    .strictObject({
+        /** A (IPv4, default proxy.publicAddress), AAAA (IPv6) or CNAME (a host name). */
+        type: z.enum(["A", "AAAA", "CNAME"]),
+        /** What the record points at: an IPv4 (A), IPv6 (AAAA) address or a host name (CNAME). */
+        target: z.string().optional(),
+        /** Overrides dns.proxied for this host. */
+        proxied: z.boolean().optional(),
+        /** Overrides dns.ttl for this host (DNS-only records). */
+        ttl: dnsTtl.optional(),
+    })
+    .superRefine((r, ctx) => {
+        const t = r.target;
+        if (r.type === "A" && t !== undefined && !ipv4.safeParse(t).success) {
+            ctx.addIssue({ code: "custom", path: ["target"], message: `"${t}" is not an IPv4 address (an A record's target)` });
+        } else if (r.type === "AAAA" && (t === undefined || !IPV6.test(t))) {
+            ctx.addIssue({ code: "custom", path: ["target"], message: t === undefined ? "is required for an AAAA record (an IPv6 address)" : `"${t}" is not an IPv6 address` });
+        } else if (r.type === "CNAME" && (t === undefined || !hostname.safeParse(t).success)) {
+            ctx.addIssue({ code: "custom", path: ["target"], message: t === undefined ? "is required for a CNAME record (a host name)" : `"${t}" is not a host name (a CNAME's target)` });
+        }
+    });
+
+/** Let's Encrypt's CAA issuer domain, used when proxy.acmeCaServer is one of its directories. */
+export const LETSENCRYPT_CAA_ISSUER = "letsencrypt.org";
+
+const dnsSchema = z.strictObject({
+    /** Zone (domain) name, e.g. example.com; every host under services.<name>.hosts must be inside it. */
+    zone: hostname,
+    /** Zone id (32 hex); when set, the program uses it instead of looking the zone up by name. */
+    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "zoneId must be the 32 hex characters of a Cloudflare zone id").optional(),
+    /** Route every host through Cloudflare's proxy (TTL automatic). Default false: DNS only. */
+    proxied: z.boolean().default(false),
+    /** TTL in seconds of DNS-only records (60–86400); default 300. Not allowed when proxied. */
+    ttl: dnsTtl.optional(),
+    /** Add a CAA record per host allowing only the proxy's ACME issuer. Default true. */
+    caa: z.boolean().default(true),
+    /** CAA issuer domain; derived from proxy.acmeCaServer for Let's Encrypt, required otherwise. */
+    caaIssuer: hostname.optional(),
+    /** Per-host overrides (type, target, proxied, ttl), keyed by a host under services.<name>.hosts. */
+    records: z.record(z.string(), dnsRecordOverride).default({}),
+});
+
+/** Lifecycle defaults of the backup bucket: 30 days daily, 12 weeks weekly, 12 months monthly. */
+export const DEFAULT_RETENTION = {
+    dailyDays: 30,
+    weeklyDays: 84,
+    monthlyDays: 365,
+    noncurrentVersionDays: 30,
+    abortIncompleteUploadDays: 7,
+} as const;
+
+const days = (what: string, max = 36500) =>
+    z.number().int(`${what} must be a whole number of days`).min(1, `${what} must be at least 1 day`).max(max, `${what} must be at most ${max} days`);
+
+const backupStorageSchema = z.strictObject({
+    /** "aws": this stack creates the S3 bucket and an IAM credential; "s3-compatible": both come from config. */
+    store: z.enum(["aws", "s3-compatible"]).default("aws"),
+    /** Region of the bucket (AWS, e.g. eu-central-1) or the store's own region name (e.g. "auto" for R2). */
+    region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'region must look like "eu-central-1" (or the store\'s own, e.g. "auto")'),
+    /** Endpoint URL of an S3-compatible store (B2, Wasabi, R2, Spaces); s3-compatible only. */
+    endpoint: z.url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL" }).optional(),
+    /** Exact bucket name; AWS default: a generated name starting "<app>-<env>-backups-". Required for s3-compatible. */
+    bucketName: z
+        .string()
+        .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucketName must be 3–63 characters of a-z, 0-9, \".\" and \"-\" (S3 bucket naming rules)")
+        .optional(),
+    /** KMS key ARN for SSE-KMS (AWS); default SSE-S3 (AES256). */
+    kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "kmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias").optional(),
+    /** Lifecycle (AWS): days objects under <prefix>daily/, weekly/, monthly/ are kept, noncurrent versions, incomplete uploads. */
+    retention: z
+        .strictObject({
+            dailyDays: days("dailyDays").default(DEFAULT_RETENTION.dailyDays),
+            weeklyDays: days("weeklyDays").default(DEFAULT_RETENTION.weeklyDays),
+            monthlyDays: days("monthlyDays").default(DEFAULT_RETENTION.monthlyDays),
+            noncurrentVersionDays: days("noncurrentVersionDays").default(DEFAULT_RETENTION.noncurrentVersionDays),
+            abortIncompleteUploadDays: days("abortIncompleteUploadDays", 365).default(DEFAULT_RETENTION.abortIncompleteUploadDays),
+        })
+        .default({ ...DEFAULT_RETENTION }),
+    /** S3 Object Lock default retention (AWS, production): GOVERNANCE mode only. */
+    objectLock: z
+        .strictObject({
+            mode: z.literal("GOVERNANCE", { error: 'mode must be "GOVERNANCE" (a COMPLIANCE lock cannot be lifted, not even by the account root)' }),
+            days: days("objectLock.days", 3650),
+        })
+        .optional(),
+});
 
 const cpus = z.number().positive("cpus must be greater than 0").max(256, "cpus must be at most 256");
 
@@ -214,10 +311,16 @@ const rawSchema = z.strictObject({
             restartBudgetPerHour: z.number().int().min(0).max(60).default(3),
         })
         .default({ schedule: "*-*-* *:*:00", restartWaitSeconds: 30, restartBudgetPerHour: 3 }),
+    /** Cloudflare DNS records of the hosts under services.<name>.hosts. */
+    dns: dnsSchema.optional(),
+    /** Where the backup job uploads: an AWS S3 bucket this stack creates, or an S3-compatible store. */
+    backupStorage: backupStorageSchema.optional(),
     // Secrets: accepted here only to report a plain-text value as an error.
     sshPrivateKey: z.string(),
     databasePassword: z.string().optional(),
     alertWebhookUrl: z.string().optional(),
+    backupAccessKeyId: z.string().optional(),
+    backupSecretAccessKey: z.string().optional(),
 });
 
 type RawConfig = z.output<typeof rawSchema>;
@@ -253,7 +356,17 @@ export interface EnvironmentConfig {
     alerts: RawConfig["alerts"] & { webhookUrl?: pulumi.Output<string> };
     backup: RawConfig["backup"];
     healthCheck: RawConfig["healthCheck"];
+    /** Absent: this stack manages no DNS records. */
+    dns?: NonNullable<RawConfig["dns"]>;
+    /** Absent: no backup storage (and no backup target) for this environment. */
+    backupStorage?: BackupStorageConfig;
 }
+
+/** The backup storage section with the credential of an S3-compatible store as secrets. */
+export type BackupStorageConfig = NonNullable<RawConfig["backupStorage"]> & {
+    /** From backupAccessKeyId / backupSecretAccessKey (s3-compatible only; AWS gets its own IAM user). */
+    credentials?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> };
+};
 
 /** One problem in the configuration: where and why. */
 export interface ConfigIssue {
@@ -286,7 +399,7 @@ export interface RawStackConfig {
     secretKeys: ReadonlySet<string>;
 }
 
-const STRING_KEYS = new Set(["app", "environment", "sshPrivateKey", "databasePassword", "alertWebhookUrl"]);
+const STRING_KEYS = new Set(["app", "environment", "sshPrivateKey", "databasePassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"]);
 
 function decode(key: string, value: unknown): unknown {
     if (typeof value !== "string" || STRING_KEYS.has(key)) return value;
@@ -309,8 +422,11 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 function formatPath(path: PropertyKey[]): string {
+    // A key with a dot (a host name under dns.records) is quoted, as `pulumi config set --path` takes it.
     return path
-        .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+        .map((p, i) =>
+            typeof p === "number" ? `[${p}]` : /[.\[\]"]/.test(String(p)) ? `["${String(p)}"]` : i === 0 ? String(p) : `.${String(p)}`,
+        )
         .join("");
 }
 
@@ -350,6 +466,126 @@ function dependencyCycle(services: Loose): string[] | undefined {
         if (cycle) return cycle;
     }
     return undefined;
+}
+
+/** Whether `host` is the zone apex or a name inside the zone. */
+export function isInZone(host: string, zone: string): boolean {
+    return host === zone || host.endsWith(`.${zone}`);
+}
+
+/**
+ * DNS rules: services.<name>.hosts is the one list of public hosts, so every routed host
+ * must get a record (be inside dns.zone) and every explicit record must belong to a
+ * routed host; a proxied record has automatic TTL, so a TTL set on one is a mistake.
+ */
+function dnsIssues(values: Loose): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const routed = new Map<string, string>(); // host -> path of its hosts[] entry
+    for (const [name, svc] of Object.entries(asRecord(values.services))) {
+        asArray(asRecord(svc).hosts).forEach((host, i) => {
+            if (typeof host === "string" && !routed.has(host)) routed.set(host, `services.${name}.hosts[${i}]`);
+        });
+    }
+    if (values.dns === undefined) return issues; // DNS of these hosts is managed outside this stack
+    const dns = asRecord(values.dns);
+    const zone = typeof dns.zone === "string" ? dns.zone : undefined;
+    if (zone !== undefined) {
+        for (const [host, at] of routed) {
+            if (!isInZone(host, zone)) {
+                issues.push({ path: at, message: `host "${host}" is routed by the proxy but gets no DNS record: it is outside the DNS zone "${zone}" (dns.zone)` });
+            }
+        }
+    }
+    const proxied = dns.proxied === true;
+    if (proxied && dns.ttl !== undefined) {
+        issues.push({ path: "dns.ttl", message: "is set but dns.proxied is true: a proxied record's TTL is automatic (1); remove ttl or set proxied: false" });
+    }
+    for (const [host, recValue] of Object.entries(asRecord(dns.records))) {
+        const rec = asRecord(recValue);
+        const at = formatPath(["dns", "records", host]);
+        if (!routed.has(host)) {
+            issues.push({ path: at, message: `no service routes "${host}": every DNS record must belong to a host under services.<name>.hosts` });
+        }
+        const recProxied = typeof rec.proxied === "boolean" ? rec.proxied : proxied;
+        if (recProxied && rec.ttl !== undefined) {
+            issues.push({ path: `${at}.ttl`, message: "is set on a proxied record: its TTL is automatic (1); remove ttl or set proxied: false" });
+        }
+        if (rec.type === "CNAME" && rec.target === host) {
+            issues.push({ path: `${at}.target`, message: "a CNAME cannot point at itself" });
+        }
+    }
+    const acmeCaServer = asRecord(values.proxy).acmeCaServer;
+    const letsEncrypt = acmeCaServer === undefined || (typeof acmeCaServer === "string" && /^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\//.test(acmeCaServer));
+    if (dns.caa !== false && dns.caaIssuer === undefined && !letsEncrypt) {
+        issues.push({ path: "dns.caaIssuer", message: `is required when dns.caa is on and proxy.acmeCaServer is not Let's Encrypt: set the CAA issuer domain of ${String(acmeCaServer)}` });
+    }
+    return issues;
+}
+
+/** The prefix AWS gives a generated bucket name; AWS allows at most 37 characters. */
+export function defaultBucketPrefix(app: string, environment: string): string {
+    return `${app}-${environment}-backups-`;
+}
+
+/**
+ * Backup storage rules: weekly backups outlive daily ones and monthly outlive weekly; an
+ * S3-compatible store needs an endpoint, a bucket name and a secret credential, and takes
+ * none of the settings only this stack's AWS resources apply (lifecycle, KMS, Object Lock).
+ */
+function backupStorageIssues(values: Loose): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const credentialKeys = ["backupAccessKeyId", "backupSecretAccessKey"] as const;
+    if (values.backupStorage === undefined) {
+        for (const key of credentialKeys) {
+            if (values[key] !== undefined) issues.push({ path: key, message: "is set but backupStorage is not configured" });
+        }
+        return issues;
+    }
+    const storage = asRecord(values.backupStorage);
+    const retention = asRecord(storage.retention);
+    const dayValue = (key: keyof typeof DEFAULT_RETENTION): number | undefined => {
+        const v = retention[key] ?? DEFAULT_RETENTION[key];
+        return typeof v === "number" ? v : undefined;
+    };
+    const [daily, weekly, monthly] = [dayValue("dailyDays"), dayValue("weeklyDays"), dayValue("monthlyDays")];
+    if (daily !== undefined && weekly !== undefined && weekly <= daily) {
+        issues.push({ path: "backupStorage.retention.weeklyDays", message: `weekly backups (${weekly} days) must be kept longer than daily ones (dailyDays ${daily})` });
+    }
+    if (weekly !== undefined && monthly !== undefined && monthly <= weekly) {
+        issues.push({ path: "backupStorage.retention.monthlyDays", message: `monthly backups (${monthly} days) must be kept longer than weekly ones (weeklyDays ${weekly})` });
+    }
+
+    if (storage.store === "s3-compatible") {
+        if (storage.endpoint === undefined) issues.push({ path: "backupStorage.endpoint", message: "is required for an s3-compatible store (its S3 API URL)" });
+        if (storage.bucketName === undefined) issues.push({ path: "backupStorage.bucketName", message: "is required for an s3-compatible store (create the bucket in the store first)" });
+        for (const key of ["retention", "kmsKeyArn", "objectLock"]) {
+            if (storage[key] !== undefined) {
+                issues.push({ path: `backupStorage.${key}`, message: "applies to AWS only: this stack creates no resources in an s3-compatible store; set it in the store itself (docs/backup-targets.md)" });
+            }
+        }
+        for (const key of credentialKeys) {
+            // A plain-text value is reported by the SECRET_KEYS check.
+            if (values[key] === undefined) {
+                issues.push({ path: key, message: `is required for an s3-compatible store: pulumi config set --secret ${key} ...` });
+            }
+        }
+    } else {
+        if (storage.endpoint !== undefined) {
+            issues.push({ path: "backupStorage.endpoint", message: 'is only for an s3-compatible store: set store: "s3-compatible", or remove it to use AWS S3' });
+        }
+        for (const key of credentialKeys) {
+            if (values[key] !== undefined) {
+                issues.push({ path: key, message: "is only for an s3-compatible store: with AWS this stack creates its own least-privilege IAM credential" });
+            }
+        }
+        const app = typeof values.app === "string" ? values.app : "";
+        const env = typeof values.environment === "string" ? values.environment : "";
+        const prefix = defaultBucketPrefix(app, env);
+        if (storage.bucketName === undefined && prefix.length > 37) {
+            issues.push({ path: "backupStorage.bucketName", message: `is required because the generated prefix "${prefix}" is longer than the 37 characters AWS allows` });
+        }
+    }
+    return issues;
 }
 
 /**
@@ -428,6 +664,7 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
     if (values.postgres !== undefined && values.databasePassword === undefined) {
         issues.push({ path: "databasePassword", message: "is required when postgres is configured (pulumi config set --secret databasePassword ...)" });
     }
+    issues.push(...dnsIssues(values), ...backupStorageIssues(values));
     return issues;
 }
 
@@ -487,5 +724,13 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
         backup: cfg.backup,
         healthCheck: cfg.healthCheck,
+        dns: cfg.dns,
+        backupStorage: cfg.backupStorage && {
+            ...cfg.backupStorage,
+            credentials:
+                cfg.backupStorage.store === "s3-compatible"
+                    ? { accessKeyId: secret("backupAccessKeyId"), secretAccessKey: secret("backupSecretAccessKey") }
+                    : undefined,
+        },
     };
 }
