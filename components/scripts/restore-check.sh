@@ -69,8 +69,9 @@ for entry in "${postgres_entries[@]}"; do
     failures+=("postgres $database: no complete backup found under s3://$S3_BUCKET/$S3_PREFIX $(tail -n 2 "$RESTORE_WORK/err" | tr '\n' ' ')")
     continue
   fi
-  age_hours=$(((now - $(s3_key_stamp_epoch "$key")) / 3600))
-  if [ "$age_hours" -gt "$max_age_hours" ]; then
+  age_seconds=$((now - $(s3_key_stamp_epoch "$key")))
+  age_hours=$((age_seconds / 3600))
+  if [ "$age_seconds" -gt $((max_age_hours * 3600)) ]; then
     failures+=("postgres $database: the newest complete backup is ${age_hours} h old (limit ${max_age_hours} h): $key")
   fi
 

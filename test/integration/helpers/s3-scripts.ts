@@ -1,0 +1,34 @@
+import { execFile } from "child_process";
+import * as path from "path";
+
+/** The job scripts under test. */
+export const scripts = {
+    backup: path.join(__dirname, "..", "..", "..", "components", "scripts", "backup.sh"),
+    restore: path.join(__dirname, "..", "..", "..", "components", "scripts", "restore.sh"),
+    restoreCheck: path.join(__dirname, "..", "..", "..", "components", "scripts", "restore-check.sh"),
+};
+
+export interface ScriptResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+// Variables of the scripts that must come from the test only, never from the caller's shell.
+const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$)/;
+
+/** Runs a job script the way systemd does, with only the given job environment (plus PATH etc.); never throws on a non-zero exit. */
+export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<ScriptResult> {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN.test(k)));
+    return new Promise((resolve) => {
+        execFile(
+            script,
+            args,
+            { env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+            (error, stdout, stderr) => {
+                const code = error ? (typeof (error as any).code === "number" ? (error as any).code : -1) : 0;
+                resolve({ code, stdout, stderr });
+            },
+        );
+    });
+}
