@@ -191,7 +191,6 @@ export interface SynthResource {
         dependsOn?: string[];
         deleteBeforeReplace?: boolean;
         ignoreChanges?: string[];
-        [key: string]: unknown;
     } | null;
 }
 

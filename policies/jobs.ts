@@ -2,7 +2,7 @@
  * Jobs: every environment is watched by exactly one health-check job (two would double alerts
  * and race each other's auto-heal).
  */
-import { asString, configSchema, defineRule, environmentOf, isType, isUnknown, StackViolation, T } from "./rules";
+import { asString, configSchema, defineRule, environmentOf, isType, isUnknown, PolicyResourceView, StackViolation, T } from "./rules";
 
 const defaults = { exemptEnvironments: [] as string[] };
 
@@ -24,10 +24,15 @@ export const healthCheckJobPerEnvironment = defineRule({
         }
         const jobs = resources.filter((r) => isType(r, T.healthCheckJob));
         if (jobs.some((j) => isUnknown(j.props.environment))) return [];
+        // A job whose props do not say its environment (e.g. registered outputs under `pulumi
+        // preview`) belongs to the stack's environment when there is only one; otherwise skip.
+        const only = envs.size === 1 ? [...envs][0] : undefined;
+        const jobEnv = (j: PolicyResourceView) => asString(j.props.environment) ?? only;
+        if (jobs.some((j) => jobEnv(j) === undefined)) return [];
         const out: StackViolation[] = [];
         for (const env of [...envs].sort()) {
             if (config.exemptEnvironments.includes(env)) continue;
-            const mine = jobs.filter((j) => asString(j.props.environment) === env);
+            const mine = jobs.filter((j) => jobEnv(j) === env);
             if (mine.length === 0) {
                 out.push({ message: `Environment '${env}' has no health-check job: add a HealthCheckJob with \`environment: "${env}"\` to its stack.` });
             } else if (mine.length > 1) {

@@ -313,7 +313,9 @@ export const dataVolumesBackedUp = defineRule({
             const env = environmentOf(v);
             const covered = jobs.some((j) => {
                 const jobEnv = j.props.environment;
-                const sameEnv = env === undefined || jobEnv === env || isUnknown(jobEnv);
+                // Under `pulumi preview` a component's stack-policy props may be its registered
+                // outputs, which need not repeat `environment`: a job without one is not ruled out.
+                const sameEnv = env === undefined || jobEnv === env || jobEnv === undefined || isUnknown(jobEnv);
                 const volumes = j.props.volumes;
                 return sameEnv && (isUnknown(volumes) || asArray(volumes).includes(name));
             });

@@ -195,6 +195,20 @@ describe("policy pack", () => {
         });
     });
 
+    describe("jobs whose props do not repeat their environment (registered outputs under preview)", () => {
+        it("a backup job without environment still covers the volumes it lists, and only those", async () => {
+            const stack = changed(S, `shop-${S}-backup`, "props.environment", undefined);
+            assert.deepStrictEqual(await previewViolations(stack, "data-volumes-backed-up"), []);
+            const partial = changed(S, `shop-${S}-backup`, "props", { volumes: [pgVolume(S)] });
+            assert.deepStrictEqual((await previewViolations(partial, "data-volumes-backed-up")).map((v) => v.urn), [find(partial, `shop-${S}-redis-data`).urn]);
+        });
+
+        it("a health-check job without environment counts for the stack's only environment", async () => {
+            const stack = changed(S, `shop-${S}-health`, "props", {});
+            assert.deepStrictEqual(await previewViolations(stack, "health-check-job-per-environment"), []);
+        });
+    });
+
     describe("config", () => {
         it("an enforcement level in the pack config overrides the default, 'all' applies to every policy", () => {
             const stack = changed(S, backend(S), "props.privileged", true);
