@@ -6,12 +6,15 @@ import * as path from "path";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
 import {
     breakContainer,
+    docker,
     ensureDockerEngine,
+    freePort,
     ensureTestImage,
     healthStatus,
     removeTestContainers,
     startContainer,
     startedAt,
+    testContainerName,
     waitForHealth,
 } from "./helpers/docker";
 
@@ -57,7 +60,9 @@ function clientToolsArgs(pgPort: number): string[] {
 describe("health-check.sh against a real Docker engine", function () {
     let receiver: WebhookReceiver;
     let stateDir: string;
-    const c = (role: string) => `hc-test-${role}`;
+    const c = testContainerName;
+    /** A container name as a regular expression. */
+    const rc = (role: string) => c(role).replace(/[.-]/g, "\\$&");
 
     before(async function () {
         await ensureDockerEngine();
@@ -86,15 +91,16 @@ describe("health-check.sh against a real Docker engine", function () {
 
     it("passes silently when every URL, container, pg_isready and redis-cli ping is healthy", async function () {
         assert.ok(pgBin, "PostgreSQL client binaries are installed");
-        await startContainer(c("web"), { httpPort: 18081 });
+        const port = await freePort();
+        await startContainer(c("web"), { httpPort: port });
         await startContainer(c("db"), { hostNetwork: true, extraArgs: clientToolsArgs(5432) });
         await waitForHealth(c("web"), "healthy");
         await waitForHealth(c("db"), "healthy");
         const before = await startedAt(c("web"));
         const r = await runHealthCheck(
             baseEnv({
-                HC_URLS: `http://shop.test:18081/|200|${c("web")}`,
-                HC_CURL_RESOLVE: "shop.test:18081:127.0.0.1",
+                HC_URLS: `http://shop.test:${port}/|200|${c("web")}`,
+                HC_CURL_RESOLVE: `shop.test:${port}:127.0.0.1`,
                 HC_CONTAINERS: `${c("web")} ${c("db")}`,
                 HC_POSTGRES_CONTAINER: c("db"),
                 HC_POSTGRES_USER: "postgres",
@@ -115,21 +121,22 @@ describe("health-check.sh against a real Docker engine", function () {
         const before = await startedAt(c("api"));
         const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("api") }));
         assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, /hc-test-api: restarted \(1 of 3 this hour\)/);
-        assert.match(r.stdout, /healed: restarted hc-test-api/);
+        assert.match(r.stdout, new RegExp(`${rc("api")}: restarted \\(1 of 3 this hour\\)`));
+        assert.match(r.stdout, new RegExp(`healed: restarted ${rc("api")}`));
         assert.notEqual(await startedAt(c("api")), before);
         assert.equal(await healthStatus(c("api")), "healthy");
         assert.deepEqual(receiver.texts(), []);
     });
 
     it("restarts the container behind a URL that answers the wrong status, through --resolve", async function () {
-        await startContainer(c("front"), { httpPort: 18082 });
+        const port = await freePort();
+        await startContainer(c("front"), { httpPort: port });
         await waitForHealth(c("front"), "healthy");
         await breakContainerPage(c("front"));
-        const env = baseEnv({ HC_URLS: `http://shop.test:18082/|200|${c("front")}`, HC_CURL_RESOLVE: "shop.test:18082:127.0.0.1" });
+        const env = baseEnv({ HC_URLS: `http://shop.test:${port}/|200|${c("front")}`, HC_CURL_RESOLVE: `shop.test:${port}:127.0.0.1` });
         const r = await runHealthCheck(env);
         assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, /FAILING: GET http:\/\/shop\.test:18082\/ answered 404, expected 200/);
+        assert.match(r.stdout, new RegExp(`FAILING: GET http://shop\\.test:${port}/ answered 404, expected 200`));
         assert.match(r.stdout, /healed/);
         assert.deepEqual(receiver.texts(), []);
         const again = await runHealthCheck(env);
@@ -147,9 +154,9 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.equal(first.code, 1, first.stdout + first.stderr);
         assert.equal(receiver.texts().length, 1);
         const text = receiver.texts()[0];
-        assert.match(text, /^\[shop\/test\] FAILURE: 1 of 2 health checks still failing:\n- container hc-test-broken is (unhealthy|starting)/);
-        assert.match(text, /hc-test-broken: restarted, still failing after 4 s/);
-        assert.doesNotMatch(text, /hc-test-fine/);
+        assert.match(text, new RegExp(`^\\[shop/test\\] FAILURE: 1 of 2 health checks still failing:\n- container ${rc("broken")} is (unhealthy|starting)`));
+        assert.match(text, new RegExp(`${rc("broken")}: restarted, still failing after 4 s`));
+        assert.doesNotMatch(text, new RegExp(rc("fine")));
         const second = await runHealthCheck(env);
         assert.equal(second.code, 1);
         assert.equal(receiver.texts().length, 2, "one more alert for the second run, not more");
@@ -170,20 +177,20 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.equal(starts[3], starts[2], "run 3 does not: the budget of 2 per hour is spent");
         const texts = receiver.texts();
         assert.equal(texts.length, 3);
-        assert.match(texts[2], /hc-test-flappy: restart budget spent \(2 restarts in the last hour, budget 2\): not restarted/);
-        assert.equal(fs.readFileSync(path.join(stateDir, "restarts-hc-test-flappy"), "utf8").trim().split("\n").length, 2);
+        assert.match(texts[2], new RegExp(`${rc("flappy")}: restart budget spent \\(2 restarts in the last hour, budget 2\\): not restarted`));
+        assert.equal(fs.readFileSync(path.join(stateDir, `restarts-${c("flappy")}`), "utf8").trim().split("\n").length, 2);
     });
 
     it("forgets restarts older than an hour", async function () {
         await startContainer(c("old"), { healthCmd: "false" });
         await waitForHealth(c("old"), "unhealthy");
         const hourAgo = Math.floor(Date.now() / 1000) - 3700;
-        fs.writeFileSync(path.join(stateDir, "restarts-hc-test-old"), `${hourAgo}\n${hourAgo}\n`);
+        fs.writeFileSync(path.join(stateDir, `restarts-${c("old")}`), `${hourAgo}\n${hourAgo}\n`);
         const before = await startedAt(c("old"));
         const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("old"), HC_RESTART_WAIT_SECONDS: "2", HC_RESTART_BUDGET_PER_HOUR: "2" }));
         assert.equal(r.code, 1);
         assert.notEqual(await startedAt(c("old")), before, "restarted: the old entries no longer count");
-        assert.equal(fs.readFileSync(path.join(stateDir, "restarts-hc-test-old"), "utf8").trim().split("\n").length, 1);
+        assert.equal(fs.readFileSync(path.join(stateDir, `restarts-${c("old")}`), "utf8").trim().split("\n").length, 1);
     });
 
     it("lists every check that still fails in the one alert (pg_isready against a dead port, a missing container)", async function () {
@@ -200,8 +207,8 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.equal(receiver.texts().length, 1);
         const lines = receiver.texts()[0].split("\n");
         assert.equal(lines[0], "[shop/test] FAILURE: 2 of 2 health checks still failing:");
-        assert.match(lines[1], /^- container hc-test-gone is missing; hc-test-gone: restart failed: /);
-        assert.match(lines[2], /^- pg_isready -U postgres in hc-test-deadpg exited 2; hc-test-deadpg: restarted, still failing after 2 s$/);
+        assert.match(lines[1], new RegExp(`^- container ${rc("gone")} is missing; ${rc("gone")}: restart failed: `));
+        assert.match(lines[2], new RegExp(`^- pg_isready -U postgres in ${rc("deadpg")} exited 2; ${rc("deadpg")}: restarted, still failing after 2 s$`));
         assert.equal(lines.length, 3);
     });
 
@@ -211,7 +218,7 @@ describe("health-check.sh against a real Docker engine", function () {
         const before = await startedAt(c("slow"));
         const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("slow") }));
         assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, /pending: container hc-test-slow is starting/);
+        assert.match(r.stdout, new RegExp(`pending: container ${rc("slow")} is starting`));
         assert.equal(await startedAt(c("slow")), before);
         assert.deepEqual(receiver.texts(), []);
     });
@@ -219,6 +226,5 @@ describe("health-check.sh against a real Docker engine", function () {
 
 /** Removes the page the container's httpd serves, so the URL answers 404 until the container restarts. */
 async function breakContainerPage(name: string): Promise<void> {
-    const { docker } = await import("./helpers/docker");
     await docker(["exec", name, "rm", "-f", "/www/index.html"]);
 }

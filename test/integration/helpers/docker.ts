@@ -19,6 +19,29 @@ export const DOCKER = process.env.DOCKER ?? "docker";
 export const TEST_IMAGE = "vps-test/busybox:local";
 /** Label on every test container, so a test run can clean up after an aborted one. */
 export const TEST_LABEL = "vps.test=health-check";
+/**
+ * This process's own label value: several test runs may share one engine (engineers and CI on
+ * one machine), so each names and removes only its own containers.
+ */
+export const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
+
+/** A container name unique to this test run: `hc-<run>-<role>`. */
+export function testContainerName(role: string): string {
+    return `hc-${RUN_ID}-${role}`;
+}
+
+/** A free TCP port on 127.0.0.1 (for a container's httpd on the host network). */
+export async function freePort(): Promise<number> {
+    const net = await import("net");
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as import("net").AddressInfo;
+            srv.close(() => resolve(port));
+        });
+    });
+}
 
 export async function docker(args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
     const { stdout } = await exec(DOCKER, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 });
@@ -103,7 +126,7 @@ export interface TestContainerOptions {
 export async function startContainer(name: string, opts: TestContainerOptions = {}): Promise<void> {
     await removeContainer(name);
     await docker([
-        "run", "--detach", "--name", name, "--label", TEST_LABEL,
+        "run", "--detach", "--name", name, "--label", TEST_LABEL, "--label", `vps.test.run=${RUN_ID}`,
         "--network", opts.httpPort || opts.hostNetwork ? "host" : "none",
         "--health-cmd", opts.healthCmd ?? "test -e /tmp/ok",
         "--health-interval", "1s", "--health-timeout", "2s", "--health-retries", "1",
@@ -143,8 +166,8 @@ export async function removeContainer(name: string): Promise<void> {
     await docker(["rm", "--force", name]).catch(() => undefined);
 }
 
-/** Removes every container a test run left behind (label TEST_LABEL). */
+/** Removes every container this test run started. */
 export async function removeTestContainers(): Promise<void> {
-    const ids = (await docker(["ps", "--all", "--quiet", "--filter", `label=${TEST_LABEL}`])).split("\n").filter(Boolean);
+    const ids = (await docker(["ps", "--all", "--quiet", "--filter", `label=vps.test.run=${RUN_ID}`])).split("\n").filter(Boolean);
     if (ids.length) await docker(["rm", "--force", ...ids]);
 }
