@@ -124,9 +124,6 @@ const dnsRecordOverride = z
         }
     });
 
-/** Let's Encrypt's CAA issuer domain, used when proxy.acmeCaServer is one of its directories. */
-export const LETSENCRYPT_CAA_ISSUER = "letsencrypt.org";
-
 const dnsSchema = z.strictObject({
     /** Zone (domain) name, e.g. example.com; every host under services.<name>.hosts must be inside it. */
     zone: hostname,
@@ -468,8 +465,8 @@ function dependencyCycle(services: Loose): string[] | undefined {
     return undefined;
 }
 
-/** Whether `host` is the zone apex or a name inside the zone. */
-export function isInZone(host: string, zone: string): boolean {
+/** Whether `host` is the zone apex or a name inside the zone (as components/dns-records.ts). */
+function isInZone(host: string, zone: string): boolean {
     return host === zone || host.endsWith(`.${zone}`);
 }
 
