@@ -30,3 +30,9 @@ export const networkNames = environment.networkNames;
 export const containerNames = environment.containerNames;
 /** systemd timers of the scheduled jobs on the VPS. */
 export const jobTimers = environment.jobTimers;
+/** Host names with a DNS record in this stack. */
+export const dnsRecords = environment.dnsRecords;
+/** The backup bucket: retained by `pulumi destroy` (and protected in production). */
+export const backupBucket = environment.backupBucket;
+/** Where this environment's backups are in the bucket (`<app>/<env>/daily|weekly|monthly/`). */
+export const backupPrefix = environment.backupPrefix;

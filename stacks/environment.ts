@@ -10,6 +10,8 @@ import { RedisService } from "../components/redis-service";
 import { ReverseProxy } from "../components/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/service";
 import { VpsHost } from "../components/vps-host";
+import { BackupBucket } from "../components/backup-bucket";
+import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/dns-records";
 import { BackupTarget } from "../components/backup-job";
 import { EnvironmentConfig } from "../infra/config";
 import { buildJobs } from "./jobs";
@@ -26,6 +28,14 @@ export interface EnvironmentOutputs {
     containerNames: Record<string, pulumi.Output<string>>;
     /** systemd timers of the environment's scheduled jobs. */
     jobTimers: string[];
+    /** Host names with a DNS record managed by this stack, sorted (none without a dns section). */
+    dnsRecords: string[];
+    /** Name of the backup bucket (undefined without backupStorage). */
+    backupBucket?: pulumi.Output<string>;
+    /** Key prefix of this environment's backups in the bucket, `<app>/<env>/`. */
+    backupPrefix?: string;
+    /** Where the backup job uploads, with its credential: for composition, never a stack output. */
+    backupTarget?: BackupTarget;
 }
 
 /** Orders service names so that every service comes after the ones it depends on. */
@@ -164,8 +174,38 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         dependencies[name] = services[name].container;
     }
 
-    // Where the backup job uploads; set by the backup storage of the environment.
-    const backupTarget: BackupTarget | undefined = undefined;
+    // One record per host the proxy routes: services.<name>.hosts is the one list of public names.
+    const dns = cfg.dns
+        ? new DnsRecords(`${prefix}-dns`, {
+              zone: cfg.dns.zone,
+              zoneId: cfg.dns.zoneId,
+              records: recordsForHosts(
+                  Object.values(cfg.services).flatMap((s) => s.hosts),
+                  { address: cfg.proxy.publicAddress, proxied: cfg.dns.proxied, ttl: cfg.dns.ttl },
+                  cfg.dns.records,
+              ),
+              caaIssuer: cfg.dns.caa ? (cfg.dns.caaIssuer ?? caaIssuerForAcme(cfg.proxy.acmeCaServer)) : undefined,
+              comment: `${app}/${environment}, managed by Pulumi (vps-stacks)`,
+          })
+        : undefined;
+
+    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
+    const storage = cfg.backupStorage
+        ? new BackupBucket(`${prefix}-backups`, {
+              app,
+              environment,
+              store: cfg.backupStorage.store,
+              region: cfg.backupStorage.region,
+              endpoint: cfg.backupStorage.endpoint,
+              bucketName: cfg.backupStorage.bucketName,
+              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+              retention: cfg.backupStorage.retention,
+              objectLock: cfg.backupStorage.objectLock,
+              protect: cfg.protectData,
+              credentials: cfg.backupStorage.credentials,
+          })
+        : undefined;
+    const backupTarget: BackupTarget | undefined = storage?.target;
     const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
 
     const urls = Object.values(cfg.services)
@@ -178,5 +218,9 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         networkNames: { edge: network.edgeName, internal: network.internalName },
         containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
         jobTimers: [jobs.backup, jobs.restoreCheck, jobs.healthCheck].flatMap((j) => (j ? [j.timerName] : [])),
+        dnsRecords: dns?.hostnames ?? [],
+        backupBucket: storage?.bucketName,
+        backupPrefix: storage?.prefix,
+        backupTarget,
     };
 }
