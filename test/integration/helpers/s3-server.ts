@@ -38,8 +38,11 @@ export class S3Server {
         this.directory = fs.mkdtempSync(path.join(os.tmpdir(), "s3rver-"));
     }
 
-    /** Starts (or restarts, on the same port and files) the server. */
+    /** Starts (or restarts, on the same port and files) the server; a no-op while it runs. */
     async start(): Promise<this> {
+        if (this.server?.httpServer?.listening) {
+            return this;
+        }
         if (this.port === 0) {
             this.port = await freePort();
         }
