@@ -127,14 +127,23 @@ if ! flock --nonblock 9; then
   exit 0
 fi
 
+# starting <container>: true while Docker has not finished the container's first healthcheck
+# (it was just deployed or restarted): such a container gets no verdict, and no restart, this run.
+starting() {
+  [ "$("$docker_cli" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null)" = starting ]
+}
+
 # --- first pass ---------------------------------------------------------------------
 failing=()
 for i in "${!kinds[@]}"; do
   rc=0
   probe "$i" || rc=$?
+  if [ "$rc" -eq 1 ] && [ "${kinds[$i]}" != docker-health ] && starting "${owners[$i]}"; then
+    rc=3
+  fi
   case "$rc" in
     0) ;;
-    3) log "pending: $detail (Docker has not finished its first healthcheck)" ;;
+    3) log "pending: $detail (${owners[$i]} has not passed its first Docker healthcheck yet)" ;;
     *) log "FAILING: $detail"; failing+=("$i") ;;
   esac
 done
@@ -202,7 +211,11 @@ for i in "${failing[@]}"; do
   fi
 done
 if [ "${#still[@]}" -eq 0 ]; then
-  log "healed: restarted ${!restarted[*]}; every check passes again after $(($(date +%s) - started)) s"
+  if [ "${#restarted[@]}" -gt 0 ]; then
+    log "healed: restarted ${!restarted[*]}; every check passes again after $(($(date +%s) - started)) s"
+  else
+    log "recovered without a restart: every check passes again"
+  fi
   exit 0
 fi
 

@@ -212,13 +212,17 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.equal(lines.length, 3);
     });
 
-    it("does not restart a container that Docker is still starting", async function () {
+    it("does not restart a container that Docker is still starting, even when its URL fails (a deploy in progress)", async function () {
         await startContainer(c("slow"), { healthCmd: "sleep 30" });
         assert.equal(await healthStatus(c("slow")), "starting");
         const before = await startedAt(c("slow"));
-        const r = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("slow") }));
+        const deadPort = await freePort();
+        const r = await runHealthCheck(
+            baseEnv({ HC_CONTAINERS: c("slow"), HC_URLS: `http://127.0.0.1:${deadPort}/|200|${c("slow")}` }),
+        );
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, new RegExp(`pending: container ${rc("slow")} is starting`));
+        assert.match(r.stdout, new RegExp(`pending: GET http://127\\.0\\.0\\.1:${deadPort}/ answered 000, expected 200 \\(${rc("slow")} has not passed`));
         assert.equal(await startedAt(c("slow")), before);
         assert.deepEqual(receiver.texts(), []);
     });
