@@ -1,0 +1,190 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { SynthResource, SynthResult } from "../infra/synthesize";
+
+const ROOT = path.resolve(__dirname, "..");
+const SYNTH = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(ROOT, "infra", "synth.ts")];
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the synth CLI as `npm run synth` does, in a child process (a program runs once per process). */
+function runSynth(args: string[]): Promise<Run> {
+    return new Promise((resolve) => {
+        execFile(process.execPath, [...SYNTH, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+            resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
+        });
+    });
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
+const results: Record<string, SynthResult> = {};
+const runs: Record<string, Run> = {};
+
+async function synthToFile(label: string, args: string[]) {
+    const out = path.join(tmp, `${label}.json`);
+    runs[label] = await runSynth([...args, "--out", out]);
+    if (runs[label].code === 0) results[label] = JSON.parse(fs.readFileSync(out, "utf8"));
+}
+
+const ofType = (r: SynthResult, type: string) => r.resources.filter((x) => x.type === type);
+const containers = (r: SynthResult) => ofType(r, "docker:index/container:Container");
+const label = (c: SynthResource, key: string) => (c.props.labels as { label: string; value: string }[]).find((l) => l.label === key)?.value;
+
+describe("offline synth of the shipped stacks", function () {
+    before(async function () {
+        this.timeout(120000);
+        await Promise.all([
+            synthToFile("staging", ["--stack", "staging"]),
+            synthToFile("staging-again", ["--stack", "staging", "--quiet"]),
+            synthToFile("production", ["--config-file", path.join(ROOT, "Pulumi.production.yaml")]),
+        ]);
+    });
+
+    it("succeeds for both stacks and names the stack from --stack or the file name", () => {
+        for (const label of ["staging", "production"]) {
+            assert.equal(runs[label].code, 0, runs[label].stderr);
+            assert.equal(results[label].stack, label);
+            assert.equal(results[label].project, "vps-stacks");
+        }
+    });
+
+    it("prints the component tree with lifecycle options", () => {
+        const out = runs.staging.stdout;
+        assert.match(out, /stack vps-stacks\/staging \(\d+ resources\)/);
+        assert.match(out, /vps:index:PostgresService {2}shop-staging-postgres/);
+        assert.match(out, /│ {2}│ {2}└─ docker:index\/volume:Volume {2}shop-staging-postgres-data-volume {2}\[retainOnDelete\]/);
+    });
+
+    it("writes every resource with urn, type, name, parent, props and options", () => {
+        for (const r of results.staging.resources) {
+            assert.match(r.urn, /^urn:pulumi:staging::vps-stacks::/);
+            for (const key of ["protect", "retainOnDelete", "dependsOn", "deleteBeforeReplace"]) assert.ok(key in r.options, `${r.urn} lacks ${key}`);
+            assert.ok(r.parent === null || r.parent.startsWith("urn:pulumi:"), r.urn);
+        }
+    });
+
+    it("retains every staging volume on delete and protects none", () => {
+        const volumes = ofType(results.staging, "docker:index/volume:Volume");
+        assert.ok(volumes.length >= 3);
+        for (const v of volumes) {
+            assert.equal(v.options.retainOnDelete, true, v.name);
+            assert.equal(v.options.protect, false, v.name);
+        }
+        assert.ok(results.staging.resources.every((r) => !r.options.protect), "nothing in staging is protected: destroy must pass");
+    });
+
+    it("retains and protects every production volume", () => {
+        const volumes = ofType(results.production, "docker:index/volume:Volume");
+        assert.ok(volumes.length >= 3);
+        for (const v of volumes) {
+            assert.equal(v.options.retainOnDelete, true, v.name);
+            assert.equal(v.options.protect, true, v.name);
+        }
+    });
+
+    it("gives volumes the same deterministic names in two synths of one stack", () => {
+        const names = (r: SynthResult) => ofType(r, "docker:index/volume:Volume").map((v) => v.props.name).sort();
+        assert.deepEqual(names(results["staging-again"]), names(results.staging));
+        assert.deepEqual(names(results.staging), ["shop-staging-acme", "shop-staging-postgres-data", "shop-staging-redis-data"]);
+        assert.deepEqual(results.staging.outputs.dataVolumeNames, names(results.staging));
+    });
+
+    it("keeps the two environments apart: no shared volume or network name", () => {
+        const names = (r: SynthResult, type: string) => ofType(r, type).map((x) => x.props.name);
+        for (const type of ["docker:index/volume:Volume", "docker:index/network:Network"]) {
+            const overlap = names(results.staging, type).filter((n) => names(results.production, type).includes(n));
+            assert.deepEqual(overlap, [], type);
+        }
+    });
+
+    it("gives each environment one health-check job and a backup job covering every database volume", () => {
+        for (const stack of ["staging", "production"]) {
+            const r = results[stack];
+            assert.equal(ofType(r, "vps:index:HealthCheckJob").length, 1, stack);
+            const backups = ofType(r, "vps:index:BackupJob");
+            assert.equal(backups.length, 1, stack);
+            assert.deepEqual((backups[0].props.volumes as string[]).sort(), [`shop-${stack}-postgres-data`, `shop-${stack}-redis-data`]);
+        }
+    });
+
+    for (const stack of ["staging", "production"]) {
+        it(`lets only the reverse proxy publish host ports (${stack})`, () => {
+            const publishing = containers(results[stack]).filter((c) => Array.isArray(c.props.ports) && c.props.ports.length > 0);
+            assert.deepEqual(publishing.map((c) => label(c, "vps.role")), ["reverse-proxy"]);
+        });
+
+        it(`keeps data services on the internal network only (${stack})`, () => {
+            const data = containers(results[stack]).filter((c) => ["postgres", "redis"].includes(label(c, "vps.role")!));
+            assert.equal(data.length, 2);
+            for (const c of data) {
+                assert.deepEqual((c.props.networksAdvanced as any[]).map((n) => n.name), [`shop-${stack}-internal`]);
+            }
+            const internal = ofType(results[stack], "docker:index/network:Network").find((n) => n.props.name === `shop-${stack}-internal`)!;
+            assert.equal(internal.props.internal, true);
+        });
+
+        it(`gives every container a healthcheck, wait, limits and log rotation (${stack})`, () => {
+            const list = containers(results[stack]);
+            assert.equal(list.length, 5);
+            for (const c of list) {
+                const p = c.props as any;
+                assert.ok(p.healthcheck?.tests?.length >= 2, `${c.name} healthcheck`);
+                assert.equal(p.wait, true, `${c.name} wait`);
+                assert.ok(p.waitTimeout > 0, `${c.name} waitTimeout`);
+                assert.ok(p.memory > 0, `${c.name} memory`);
+                assert.ok(Number(p.cpus) > 0, `${c.name} cpus`);
+                assert.equal(p.logDriver, "json-file", `${c.name} log driver`);
+                assert.deepEqual(Object.keys(p.logOpts).sort(), ["max-file", "max-size"], `${c.name} log rotation`);
+                assert.equal(p.privileged, false, `${c.name} privileged`);
+                assert.notEqual(p.networkMode, "host", `${c.name} host network`);
+            }
+        });
+
+        it(`never writes a secret value in plain text (${stack})`, () => {
+            const text = fs.readFileSync(path.join(tmp, `${stack}.json`), "utf8");
+            // Every secure value of the stack file becomes a placeholder; none may leak.
+            assert.doesNotMatch(text, /synth-placeholder-/);
+            // Nor the backup credential's secret access key the mocks hand out.
+            assert.doesNotMatch(text, /synth-secret-/);
+            assert.match(text, /"DATABASE_PASSWORD=\[secret\]"/);
+            assert.match(text, /"POSTGRES_PASSWORD=\[secret\]"/);
+        });
+    }
+});
+
+describe("offline synth of a bad configuration", function () {
+    this.timeout(60000);
+
+    it("exits 1 listing every bad key path, without a stack trace", async () => {
+        const bad = path.join(tmp, "Pulumi.broken.yaml");
+        const text = fs
+            .readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")
+            .replace("port: 8080", "port: 80800")
+            .replace("memory: 512m", "memory: lots")
+            .replace("shop-web:sha-3f2c1e7", "shop-web:latest");
+        fs.writeFileSync(bad, text);
+        const run = await runSynth(["--config-file", bad]);
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /Invalid configuration for stack "broken"/);
+        assert.match(run.stderr, /services\.backend\.port: /);
+        assert.match(run.stderr, /services\.backend\.memory: /);
+        assert.match(run.stderr, /services\.frontend\.image: /);
+        assert.doesNotMatch(run.stderr, /^\s+at /m);
+    });
+
+    it("exits 2 with usage for a missing stack file or bad arguments", async () => {
+        const missing = await runSynth(["--stack", "nonexistent"]);
+        assert.equal(missing.code, 2);
+        assert.match(missing.stderr, /Pulumi\.nonexistent\.yaml: no such stack config file/);
+        const both = await runSynth([]);
+        assert.equal(both.code, 2);
+        assert.match(both.stderr, /usage: npm run synth/);
+    });
+});
