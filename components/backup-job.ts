@@ -254,6 +254,6 @@ export class BackupJob extends pulumi.ComponentResource {
         this.unitName = job.unitName;
         this.timerName = job.timerName;
         this.volumes = volumes;
-        this.registerOutputs({ unitName: this.unitName, timerName: this.timerName, volumes: this.volumes });
+        this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName, volumes: this.volumes });
     }
 }

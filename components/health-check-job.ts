@@ -151,6 +151,6 @@ export class HealthCheckJob extends pulumi.ComponentResource {
         );
         this.timerName = job.timerName;
 
-        this.registerOutputs({ unitName: this.unitName, timerName: this.timerName });
+        this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }

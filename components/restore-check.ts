@@ -123,6 +123,6 @@ export class RestoreCheck extends pulumi.ComponentResource {
         );
         this.unitName = job.unitName;
         this.timerName = job.timerName;
-        this.registerOutputs({ unitName: this.unitName, timerName: this.timerName });
+        this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }
