@@ -33,6 +33,8 @@ export interface BackupBucketArgs {
     readonly endpoint?: string;
     /** Exact bucket name; AWS default: generated from the prefix "<app>-<env>-backups-". Required for s3-compatible. */
     readonly bucketName?: string;
+    /** Import the existing bucket `bucketName` instead of creating it (AWS): re-attaches a bucket a destroy retained. Default false. */
+    readonly adoptExisting?: boolean;
     /** KMS key ARN for SSE-KMS (AWS); undefined: SSE-S3 (AES256). */
     readonly kmsKeyArn?: string;
     /** Lifecycle of the backups (AWS). */
@@ -71,12 +73,13 @@ export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): 
         if (!args.endpoint) throw new Error(`${owner}: endpoint is required for an s3-compatible store`);
         if (!args.bucketName) throw new Error(`${owner}: bucketName is required for an s3-compatible store`);
         if (!args.credentials) throw new Error(`${owner}: credentials are required for an s3-compatible store`);
-        if (args.kmsKeyArn !== undefined || args.objectLock !== undefined) {
-            throw new Error(`${owner}: kmsKeyArn and objectLock apply to AWS only; configure them in the s3-compatible store`);
+        if (args.kmsKeyArn !== undefined || args.objectLock !== undefined || args.adoptExisting) {
+            throw new Error(`${owner}: kmsKeyArn, objectLock and adoptExisting apply to AWS only; configure the s3-compatible store itself`);
         }
     } else {
         if (args.endpoint !== undefined) throw new Error(`${owner}: endpoint is for s3-compatible stores; AWS S3 needs none`);
         if (args.credentials !== undefined) throw new Error(`${owner}: credentials are for s3-compatible stores; with AWS the component creates its own`);
+        if (args.adoptExisting && args.bucketName === undefined) throw new Error(`${owner}: adoptExisting needs bucketName`);
         if (args.bucketName === undefined && bucketNamePrefix(args.app, args.environment).length > MAX_BUCKET_PREFIX) {
             throw new Error(`${owner}: the bucket prefix "${bucketNamePrefix(args.app, args.environment)}" is longer than ${MAX_BUCKET_PREFIX} characters; set bucketName`);
         }
@@ -184,6 +187,8 @@ export function tlsOnlyPolicy(bucketArn: string): PolicyDocument {
  * keeps its versioning, blocks and lifecycle (which goes on expiring old backups) rather
  * than being stripped of them; and a replaced configuration is never deleted after its
  * successor was written. The IAM user and key are ordinary: destroy revokes them.
+ * S3 will not create a bucket that exists (BucketAlreadyOwnedByYou), so a stack brought
+ * up again after a destroy re-attaches its exact-named bucket with `adoptExisting`.
  *
  * With an S3-compatible store it creates nothing: bucket and credential come from args.
  */
@@ -238,7 +243,8 @@ export class BackupBucket extends pulumi.ComponentResource {
                 forceDestroy: false,
                 tags,
             },
-            { parent: this, retainOnDelete: true, protect: args.protect },
+            // `import` is a no-op once the bucket is in the stack's state (same id), so it can stay on.
+            { parent: this, retainOnDelete: true, protect: args.protect, ...(args.adoptExisting ? { import: args.bucketName } : {}) },
         );
         this.bucket = bucket;
         this.bucketName = bucket.bucket;

@@ -165,6 +165,13 @@ const backupStorageSchema = z.strictObject({
         .string()
         .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucketName must be 3–63 characters of a-z, 0-9, \".\" and \"-\" (S3 bucket naming rules)")
         .optional(),
+    /**
+     * Adopt (import) the existing bucket named bucketName instead of creating it (AWS). A
+     * destroyed stack retains its bucket, and S3 refuses to create it again
+     * (BucketAlreadyOwnedByYou); with this on, the next `pulumi up` re-attaches it. Harmless
+     * once the bucket is in the stack. Requires bucketName; default false.
+     */
+    adoptExisting: z.boolean().default(false),
     /** KMS key ARN for SSE-KMS (AWS); default SSE-S3 (AES256). */
     kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "kmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias").optional(),
     /** Lifecycle (AWS): days objects under <prefix>daily/, weekly/, monthly/ are kept, noncurrent versions, incomplete uploads. */
@@ -555,7 +562,7 @@ function backupStorageIssues(values: Loose): ConfigIssue[] {
     if (storage.store === "s3-compatible") {
         if (storage.endpoint === undefined) issues.push({ path: "backupStorage.endpoint", message: "is required for an s3-compatible store (its S3 API URL)" });
         if (storage.bucketName === undefined) issues.push({ path: "backupStorage.bucketName", message: "is required for an s3-compatible store (create the bucket in the store first)" });
-        for (const key of ["retention", "kmsKeyArn", "objectLock"]) {
+        for (const key of ["retention", "kmsKeyArn", "objectLock", "adoptExisting"]) {
             if (storage[key] !== undefined) {
                 issues.push({ path: `backupStorage.${key}`, message: "applies to AWS only: this stack creates no resources in an s3-compatible store; set it in the store itself (docs/backup-targets.md)" });
             }
@@ -578,6 +585,9 @@ function backupStorageIssues(values: Loose): ConfigIssue[] {
         const app = typeof values.app === "string" ? values.app : "";
         const env = typeof values.environment === "string" ? values.environment : "";
         const prefix = defaultBucketPrefix(app, env);
+        if (storage.adoptExisting === true && storage.bucketName === undefined) {
+            issues.push({ path: "backupStorage.adoptExisting", message: "needs backupStorage.bucketName: only a bucket with an exact name can be adopted" });
+        }
         if (storage.bucketName === undefined && prefix.length > 37) {
             issues.push({ path: "backupStorage.bucketName", message: `is required because the generated prefix "${prefix}" is longer than the 37 characters AWS allows` });
         }

@@ -198,6 +198,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
               region: cfg.backupStorage.region,
               endpoint: cfg.backupStorage.endpoint,
               bucketName: cfg.backupStorage.bucketName,
+              adoptExisting: cfg.backupStorage.adoptExisting,
               kmsKeyArn: cfg.backupStorage.kmsKeyArn,
               retention: cfg.backupStorage.retention,
               objectLock: cfg.backupStorage.objectLock,

@@ -62,6 +62,14 @@ describe("BackupBucket", () => {
         assert.equal(production.opts.protect, true);
     });
 
+    it("adopts (imports) the retained bucket by its exact name when asked, so a destroyed stack re-attaches it", () => {
+        const adopted = build("b-adopt", { bucketName: "acme-shop-staging-backups", adoptExisting: true }).of(BUCKET);
+        assert.equal(adopted.opts.import, "acme-shop-staging-backups");
+        assert.equal(adopted.opts.retainOnDelete, true);
+        assert.equal(build("b-create", { bucketName: "acme-shop-staging-backups" }).of(BUCKET).opts.import, undefined);
+        assert.throws(() => build("b-adopt-noname", { adoptExisting: true }), /adoptExisting needs bucketName/);
+    });
+
     it("retains the bucket's configuration with it, so a kept bucket keeps its protections and lifecycle", () => {
         const { resources } = build("b-keep-config");
         const config = resources.filter((r) => r.type.startsWith(S3) && r.type !== BUCKET);

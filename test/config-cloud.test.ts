@@ -163,6 +163,14 @@ describe("config: backupStorage", () => {
         assertIssue(v, "backupAccessKeyId", /only for an s3-compatible store/, [...VALID_SECRET_KEYS, "backupAccessKeyId"]);
     });
 
+    it("adopts an existing bucket only by its exact name", () => {
+        const v = cloudValues();
+        v.backupStorage.adoptExisting = true;
+        assertIssue(v, "backupStorage.adoptExisting", /needs backupStorage\.bucketName/);
+        v.backupStorage.bucketName = "acme-shop-staging-backups";
+        assert.equal(parse(v).backupStorage!.adoptExisting, true);
+    });
+
     it("requires an exact bucket name when the generated prefix would exceed 37 characters", () => {
         const v = cloudValues();
         v.app = "a-very-long-application-name";
