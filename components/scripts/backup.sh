@@ -30,6 +30,7 @@
 #   DB_ACCESS         docker | local (above)
 #   S3_BUCKET, S3_PREFIX, S3_REGION, S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY  (s3.sh)
 #   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT, ALERT_PREFIX                                  (notify.sh)
+#   REDISCLI_AUTH     optional password of the Redis instances (read by redis-cli)
 #   BACKUP_TIME       optional ISO time to use instead of now (the key stamp and the
 #                     weekly/monthly choice), for a test or a re-run; UTC
 #
@@ -95,9 +96,12 @@ pg_tool() {
 # EOF mark after the RDB, which only a file can be truncated to.
 redis_rdb() {
   local container=$1 file=$2
+  local pass_auth=()
+  # A password-protected Redis: REDISCLI_AUTH goes through the environment, never argv.
+  [ -z "${REDISCLI_AUTH:-}" ] || pass_auth=(-e REDISCLI_AUTH)
   if [ "${DB_ACCESS:-docker}" = docker ]; then
     # shellcheck disable=SC2016 # expanded by the container's shell
-    docker exec "$container" sh -c \
+    docker exec "${pass_auth[@]}" "$container" sh -c \
       'f=$(mktemp) && redis-cli --rdb "$f" >&2 && cat "$f"; s=$?; rm -f "$f"; exit $s' >"$file"
   else
     redis-cli -h "${REDIS_HOST:-127.0.0.1}" -p "${REDIS_PORT:-6379}" --rdb "$file" >&2
