@@ -7,6 +7,8 @@
 # - postgresql-client: pg_dump/pg_restore/psql for the loopback tests (DB_ACCESS=local).
 # - redis-server/redis-tools: redis-cli --rdb for the snapshot, and a scratch
 #   redis-server the Redis restore test starts on its own port and directory.
+# - mawk: Debian's default awk, so the VPS's; the tests run the scripts with it (s3.sh's
+#   listing must not rely on what only gawk accepts).
 # - coreutils (sha256sum, mkfifo) and curl (notify.sh) are already on every machine.
 #
 # The S3-compatible server is not started here: the integration tests start s3rver
@@ -14,7 +16,7 @@
 # so nothing is left running.
 set -euo pipefail
 
-packages=(rclone postgresql-client redis-server redis-tools coreutils curl)
+packages=(rclone postgresql-client redis-server redis-tools mawk coreutils curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

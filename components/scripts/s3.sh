@@ -26,8 +26,9 @@
 # through its command line, so they do not show up in `ps`.
 
 # The stamp in a key: sorts as text in time order, and is the backup's time for the
-# freshness check.
-S3_STAMP_RE='[0-9]{8}T[0-9]{6}Z'
+# freshness check. Spelled without {n}: Debian 12's default awk (mawk 1.3.4-20200120)
+# does not know interval expressions.
+S3_STAMP_RE='[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z'
 
 s3_init() {
   local missing=() v
@@ -122,9 +123,12 @@ s3_list_complete() {
       n = split($0, parts, "/")
       if (n != 2 || (parts[1] != "daily" && parts[1] != "weekly" && parts[1] != "monthly")) next
       base = parts[2]
-      re = "^" name "-" stamp_re "\\." ext
-      if (base ~ (re "$")) { have[$0] = 1; next }
-      if (base ~ (re "\\.sha256$")) { sidecar[substr($0, 1, length($0) - 7)] = 1 }
+      # The name is compared as text (container names may hold dots), the rest as a pattern.
+      if (substr(base, 1, length(name) + 1) != name "-") next
+      rest = substr(base, length(name) + 2)
+      re = "^" stamp_re "\\." ext
+      if (rest ~ (re "$")) { have[$0] = 1; next }
+      if (rest ~ (re "\\.sha256$")) { sidecar[substr($0, 1, length($0) - 7)] = 1 }
     }
     END {
       for (k in have) {

@@ -1,4 +1,6 @@
 import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 /** The job scripts under test. */
@@ -17,6 +19,20 @@ export interface ScriptResult {
 // Variables of the scripts that must come from the test only, never from the caller's shell.
 const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$)/;
 
+/**
+ * A PATH directory whose `awk` is mawk, Debian's default awk and so the VPS's (this machine's
+ * `awk` may be gawk, which accepts more); undefined when mawk is not installed.
+ */
+const vpsAwkDir: string | undefined = (() => {
+    if (!fs.existsSync("/usr/bin/mawk")) {
+        return undefined;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vps-awk-"));
+    fs.symlinkSync("/usr/bin/mawk", path.join(dir, "awk"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+})();
+
 /** Runs a job script the way systemd does, with only the given job environment (plus PATH etc.); never throws on a non-zero exit. */
 export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<ScriptResult> {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN.test(k)));
@@ -24,7 +40,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
         execFile(
             script,
             args,
-            { env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+            { env: { ...base, ...(vpsAwkDir ? { PATH: `${vpsAwkDir}:${base.PATH}` } : {}), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
             (error, stdout, stderr) => {
                 const code = error ? (typeof (error as any).code === "number" ? (error as any).code : -1) : 0;
                 resolve({ code, stdout, stderr });
