@@ -15,6 +15,12 @@ export interface ReverseProxyArgs {
     readonly acmeEmail: string;
     /** ACME directory URL. */
     readonly acmeCaServer: string;
+    /**
+     * ACME challenge: "http" (HTTP-01 on the web entrypoint, which Traefik answers before
+     * its HTTPS redirect; works through Cloudflare's proxy) or "tls" (TLS-ALPN-01 on 443,
+     * which a proxying CDN terminates, so DNS-only records). Default "http".
+     */
+    readonly acmeChallenge?: "http" | "tls";
     /** Name of the environment's edge network, where the proxy reaches the applications. */
     readonly edgeNetwork: pulumi.Input<string>;
     readonly memoryMb: number;
@@ -25,7 +31,7 @@ export interface ReverseProxyArgs {
 }
 
 /** Traefik's static configuration as command-line flags. */
-export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEmail" | "acmeCaServer"> & { edgeNetworkName: string }): string[] {
+export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEmail" | "acmeCaServer" | "acmeChallenge"> & { edgeNetworkName: string }): string[] {
     return [
         "--providers.docker=true",
         "--providers.docker.exposedbydefault=false",
@@ -38,7 +44,9 @@ export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEm
         "--entrypoints.websecure.address=:443",
         `--certificatesresolvers.letsencrypt.acme.email=${args.acmeEmail}`,
         "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
-        "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
+        (args.acmeChallenge ?? "http") === "http"
+            ? "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web"
+            : "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
         `--certificatesresolvers.letsencrypt.acme.caserver=${args.acmeCaServer}`,
         "--ping=true",
         "--accesslog=true",
@@ -49,7 +57,7 @@ export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEm
 /**
  * Traefik as the environment's reverse proxy: the only container that publishes host
  * ports (80 and 443 on `publicAddress`), redirects HTTP to HTTPS, obtains Let's
- * Encrypt certificates (TLS-ALPN challenge) into a retained `<app>-<env>-acme` volume,
+ * Encrypt certificates (HTTP-01 or TLS-ALPN-01 challenge) into a retained `<app>-<env>-acme` volume,
  * and reads the Docker socket read-only to route by container labels. Traefik skips
  * containers whose healthcheck is not passing, so a new version gets traffic only once
  * healthy.

@@ -279,6 +279,11 @@ const rawSchema = z.strictObject({
         acmeEmail: z.email("acmeEmail must be an e-mail address"),
         /** ACME directory; Let's Encrypt production by default. */
         acmeCaServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+        /**
+         * ACME challenge: "http" (HTTP-01 on port 80; works behind Cloudflare's proxy) or
+         * "tls" (TLS-ALPN-01 on port 443; needs DNS-only records). Default "http".
+         */
+        acmeChallenge: z.enum(["http", "tls"]).default("http"),
         memory: memory.default(256),
         cpus: cpus.default(0.5),
         logs: logRotation,

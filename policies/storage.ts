@@ -42,12 +42,16 @@ function bucketLabel(bucket: PolicyResourceView): string {
 
 /**
  * Whether `sub` (a versioning, encryption, ... resource) configures `bucket`: by bucket name or
- * id; when its `bucket` is unknown during preview, by sharing the bucket's parent component.
+ * id; when its `bucket` is unknown during preview, or the bucket's name is generated from a
+ * `bucketPrefix`, by sharing the bucket's parent component.
  */
 function configures(sub: PolicyResourceView, bucket: PolicyResourceView): boolean {
     const ref = sub.props.bucket;
-    if (typeof ref === "string") return bucketIds(bucket).includes(ref);
-    return isUnknown(ref) && sub.options?.parent !== undefined && sub.options.parent === bucket.options?.parent;
+    const ids = bucketIds(bucket);
+    if (typeof ref === "string" && ids.length > 0) return ids.includes(ref);
+    // A generated name (`bucketPrefix`) is known only after create: match by the parent component.
+    const byParent = sub.options?.parent !== undefined && sub.options.parent === bucket.options?.parent;
+    return (isUnknown(ref) || (typeof ref === "string" && ids.length === 0)) && byParent;
 }
 
 /**

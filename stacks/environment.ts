@@ -131,6 +131,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
             publicAddress: cfg.proxy.publicAddress,
             acmeEmail: cfg.proxy.acmeEmail,
             acmeCaServer: cfg.proxy.acmeCaServer,
+            acmeChallenge: cfg.proxy.acmeChallenge,
             edgeNetwork: network.edge.name,
             memoryMb: cfg.proxy.memory,
             cpus: cfg.proxy.cpus,

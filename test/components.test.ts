@@ -174,6 +174,7 @@ describe("components under mocks", () => {
             assert.deepEqual(p.volumes.find((v: any) => v.hostPath), { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true });
             assert.ok(p.command.includes("--entrypoints.web.http.redirections.entrypoint.scheme=https"));
             assert.ok(p.command.includes("--providers.docker.exposedbydefault=false"));
+            assert.ok(p.command.includes("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web"), "HTTP-01 by default: it works behind a proxying CDN");
             assert.ok(p.command.includes("--providers.docker.constraints=Label(`vps.environment`,`staging`)"));
             assert.deepEqual(p.capabilities.adds, ["NET_BIND_SERVICE"]);
             assert.equal(await unwrap(find(c.resources, VOLUME).props.name), "shop-staging-acme");

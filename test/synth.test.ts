@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { SynthResource, SynthResult } from "../infra/synthesize";
+import { runPolicyPack } from "../policies/synth-check";
 
 const ROOT = path.resolve(__dirname, "..");
 const SYNTH = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(ROOT, "infra", "synth.ts")];
@@ -112,6 +113,21 @@ describe("offline synth of the shipped stacks", function () {
             assert.equal(backups.length, 1, stack);
             assert.deepEqual((backups[0].props.volumes as string[]).sort(), [`shop-${stack}-postgres-data`, `shop-${stack}-redis-data`]);
         }
+    });
+
+    it("matches a bucket with a generated name to its settings by parent, so the bucket policies still pass", () => {
+        const graph: SynthResult = JSON.parse(JSON.stringify(results.staging));
+        const bucket = ofType(graph, "aws:s3/bucket:Bucket")[0];
+        const generated = "shop-staging-backups-20261121abcdef";
+        const literal = bucket.props.bucket;
+        delete bucket.props.bucket;
+        bucket.props.bucketPrefix = "shop-staging-backups-";
+        for (const r of graph.resources) if (r.props.bucket === literal) r.props.bucket = generated;
+        const bucketPolicies = (v: { policyName: string }) => v.policyName.startsWith("backup-bucket-");
+        assert.deepEqual(runPolicyPack(graph.resources, { stack: "staging" }).violations.filter(bucketPolicies), []);
+        // Without the parent link the settings belong to no bucket, and the policies say so.
+        for (const r of graph.resources) if (r.props.bucket === generated) r.parent = null;
+        assert.ok(runPolicyPack(graph.resources, { stack: "staging" }).violations.filter(bucketPolicies).length >= 4);
     });
 
     for (const stack of ["staging", "production"]) {
