@@ -1,34 +1,10 @@
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import type { SynthResource, SynthResult } from "../infra/synthesize";
+import { SynthRun, synthShippedStack } from "./helpers/synth";
 
-const ROOT = path.resolve(__dirname, "..");
 const STACKS = ["staging", "production"] as const;
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-    result?: SynthResult;
-    text?: string;
-}
-
-/** `npm run synth -- --stack <stack> --out <file>` in a child process (a program runs once per process). */
-function synth(stack: string, out: string): Promise<Run> {
-    return new Promise((resolve) => {
-        execFile("npm", ["run", "--silent", "synth", "--", "--stack", stack, "--out", out], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-            const run: Run = { code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr };
-            if (fs.existsSync(out)) {
-                run.text = fs.readFileSync(out, "utf8");
-                run.result = JSON.parse(run.text);
-            }
-            resolve(run);
-        });
-    });
-}
+type Run = SynthRun;
 
 const ofType = (r: SynthResult, type: string) => r.resources.filter((x) => x.type === type);
 const one = (r: SynthResult, type: string): SynthResource => {
@@ -48,8 +24,7 @@ describe("offline synth: DNS records and backup buckets of the shipped stacks", 
 
     before(async function () {
         this.timeout(120000);
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-cloud-"));
-        await Promise.all(STACKS.map(async (s) => (runs[s] = await synth(s, path.join(tmp, `${s}.json`)))));
+        await Promise.all(STACKS.map(async (s) => (runs[s] = await synthShippedStack(s))));
     });
 
     for (const stack of STACKS) {

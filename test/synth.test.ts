@@ -1,37 +1,17 @@
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type { SynthResource, SynthResult } from "../infra/synthesize";
 import { runPolicyPack } from "../policies/synth-check";
+import { runScript, SynthRun, synthOnce, synthShippedStack, synthTmp } from "./helpers/synth";
 
 const ROOT = path.resolve(__dirname, "..");
-const SYNTH = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(ROOT, "infra", "synth.ts")];
-
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs the synth CLI as `npm run synth` does, in a child process (a program runs once per process). */
-function runSynth(args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-        execFile(process.execPath, [...SYNTH, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-            resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
-        });
-    });
-}
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
 const results: Record<string, SynthResult> = {};
-const runs: Record<string, Run> = {};
+const runs: Record<string, SynthRun> = {};
 
-async function synthToFile(label: string, args: string[]) {
-    const out = path.join(tmp, `${label}.json`);
-    runs[label] = await runSynth([...args, "--out", out]);
-    if (runs[label].code === 0) results[label] = JSON.parse(fs.readFileSync(out, "utf8"));
+async function record(label: string, run: Promise<SynthRun>) {
+    runs[label] = await run;
+    if (runs[label].result) results[label] = runs[label].result!;
 }
 
 const ofType = (r: SynthResult, type: string) => r.resources.filter((x) => x.type === type);
@@ -42,16 +22,17 @@ describe("offline synth of the shipped stacks", function () {
     before(async function () {
         this.timeout(120000);
         await Promise.all([
-            synthToFile("staging", ["--stack", "staging"]),
-            synthToFile("staging-again", ["--stack", "staging", "--quiet"]),
-            synthToFile("production", ["--config-file", path.join(ROOT, "Pulumi.production.yaml")]),
+            record("staging", synthShippedStack("staging")),
+            record("staging-again", synthOnce("staging-again", ["--stack", "staging", "--quiet"])),
+            record("production-file", synthOnce("production-file", ["--config-file", path.join(ROOT, "Pulumi.production.yaml"), "--quiet"])),
+            record("production", synthShippedStack("production")),
         ]);
     });
 
     it("succeeds for both stacks and names the stack from --stack or the file name", () => {
-        for (const label of ["staging", "production"]) {
+        for (const label of ["staging", "production", "production-file"]) {
             assert.equal(runs[label].code, 0, runs[label].stderr);
-            assert.equal(results[label].stack, label);
+            assert.equal(results[label].stack, label.replace("-file", ""));
             assert.equal(results[label].project, "vps-stacks");
         }
     });
@@ -164,7 +145,7 @@ describe("offline synth of the shipped stacks", function () {
         });
 
         it(`never writes a secret value in plain text (${stack})`, () => {
-            const text = fs.readFileSync(path.join(tmp, `${stack}.json`), "utf8");
+            const text = runs[stack].text!;
             // Every secure value of the stack file becomes a placeholder; none may leak.
             assert.doesNotMatch(text, /synth-placeholder-/);
             // Nor the backup credential's secret access key the mocks hand out.
@@ -179,14 +160,14 @@ describe("offline synth of a bad configuration", function () {
     this.timeout(60000);
 
     it("exits 1 listing every bad key path, without a stack trace", async () => {
-        const bad = path.join(tmp, "Pulumi.broken.yaml");
+        const bad = path.join(synthTmp, "Pulumi.broken.yaml");
         const text = fs
             .readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")
             .replace("port: 8080", "port: 80800")
             .replace("memory: 512m", "memory: lots")
             .replace("shop-web:sha-3f2c1e7", "shop-web:latest");
         fs.writeFileSync(bad, text);
-        const run = await runSynth(["--config-file", bad]);
+        const run = await runScript("infra/synth.ts", ["--config-file", bad]);
         assert.equal(run.code, 1);
         assert.match(run.stderr, /Invalid configuration for stack "broken"/);
         assert.match(run.stderr, /services\.backend\.port: /);
@@ -196,10 +177,10 @@ describe("offline synth of a bad configuration", function () {
     });
 
     it("exits 2 with usage for a missing stack file or bad arguments", async () => {
-        const missing = await runSynth(["--stack", "nonexistent"]);
+        const missing = await runScript("infra/synth.ts", ["--stack", "nonexistent"]);
         assert.equal(missing.code, 2);
         assert.match(missing.stderr, /Pulumi\.nonexistent\.yaml: no such stack config file/);
-        const both = await runSynth([]);
+        const both = await runScript("infra/synth.ts", []);
         assert.equal(both.code, 2);
         assert.match(both.stderr, /usage: npm run synth/);
     });

@@ -1,0 +1,65 @@
+/**
+ * Runs the offline synth CLI (`infra/synth.ts`) as a child process, as `npm run synth`
+ * does: a Pulumi program runs once per process. The synth of each shipped stack is
+ * memoized, so every test file in one mocha run shares one synth per stack.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { SynthResult } from "../../infra/synthesize";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+const TS_NODE = path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js");
+
+/** One synth process: exit code, output, and the JSON it wrote (when it wrote one). */
+export interface SynthRun {
+    code: number;
+    stdout: string;
+    stderr: string;
+    /** The `--out` file, if any. */
+    out?: string;
+    /** Its text and parsed graph, when written. */
+    text?: string;
+    result?: SynthResult;
+}
+
+/** A fresh temporary directory for synth outputs. */
+export const synthTmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
+
+/** Runs `node ts-node <script> <args>` from the repository root; `out` is the file the script writes, if any. */
+export function runScript(script: string, args: string[], out?: string): Promise<SynthRun> {
+    return new Promise((resolve) => {
+        execFile(
+            process.execPath,
+            [TS_NODE, "--transpile-only", path.join(ROOT, script), ...args],
+            { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+            (err, stdout, stderr) => {
+                const run: SynthRun = { code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr, out };
+                if (out && fs.existsSync(out)) {
+                    run.text = fs.readFileSync(out, "utf8");
+                    run.result = JSON.parse(run.text);
+                }
+                resolve(run);
+            },
+        );
+    });
+}
+
+function withOut(label: string, args: string[]): Promise<SynthRun> {
+    const out = path.join(synthTmp, `${label}.json`);
+    return runScript("infra/synth.ts", [...args, "--out", out], out);
+}
+
+const shipped = new Map<string, Promise<SynthRun>>();
+
+/** `npm run synth -- --stack <stack> --out <tmp>` for a shipped stack, once per mocha run. */
+export function synthShippedStack(stack: "staging" | "production"): Promise<SynthRun> {
+    if (!shipped.has(stack)) shipped.set(stack, withOut(`shipped-${stack}`, ["--stack", stack]));
+    return shipped.get(stack)!;
+}
+
+/** A synth with its own process and output file (e.g. to compare two runs). */
+export function synthOnce(label: string, args: string[]): Promise<SynthRun> {
+    return withOut(label, args);
+}
