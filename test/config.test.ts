@@ -1,31 +1,8 @@
 import { strict as assert } from "assert";
-import { ConfigError, imageReferenceProblem, parseEnvironmentConfig, parseMemoryMb } from "../infra/config";
-import { validValues, VALID_SECRET_KEYS } from "./fixtures/config";
+import { imageReferenceProblem, parseMemoryMb } from "../infra/config";
+import { assertIssue, issuesOf, parse } from "./helpers/config";
+import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";
-
-function parse(values: Record<string, any>, secretKeys: string[] = VALID_SECRET_KEYS) {
-    return parseEnvironmentConfig({ stack: "test", values, secretKeys: new Set(secretKeys) });
-}
-
-/** Parses `values` expecting a ConfigError; returns its issues. */
-function issuesOf(values: Record<string, any>, secretKeys?: string[]) {
-    try {
-        parse(values, secretKeys);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
-        return { issues: err.issues, message: err.message };
-    }
-    assert.fail("the configuration was accepted");
-}
-
-/** Asserts one issue at `path` whose message matches `reason`. */
-function assertIssue(values: Record<string, any>, path: string, reason: RegExp, secretKeys?: string[]) {
-    const { issues, message } = issuesOf(values, secretKeys);
-    const atPath = issues.filter((i) => i.path === path);
-    assert.ok(atPath.length > 0, `no issue at ${path}; got:\n${message}`);
-    assert.ok(atPath.some((i) => reason.test(i.message)), `issue at ${path} does not match ${reason}: ${JSON.stringify(atPath)}`);
-    assert.ok(message.includes(`  - ${path}: `), "the error message lists the key path");
-}
 
 describe("config: a valid stack configuration", () => {
     it("parses with every default filled in", () => {

@@ -16,14 +16,8 @@
 # so nothing is left running.
 set -euo pipefail
 
-packages=(rclone postgresql-client redis-server redis-tools mawk coreutils curl)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=.ci/lib/debian.sh
+. "$(dirname "$0")/../lib/debian.sh"
+ensure_debian_packages rclone postgresql-client redis-server redis-tools mawk coreutils curl
 
 rclone version | sed -n 1p

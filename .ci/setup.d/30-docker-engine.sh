@@ -9,15 +9,9 @@
 # `docker restart`, not a network).
 set -euo pipefail
 
-packages=(docker.io busybox-static systemd shellcheck curl)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=.ci/lib/debian.sh
+. "$(dirname "$0")/../lib/debian.sh"
+ensure_debian_packages docker.io busybox-static systemd shellcheck curl
 
 # The Debian engine's own client: /usr/local/bin may hold another docker client first in PATH.
 docker_cli=/usr/bin/docker
