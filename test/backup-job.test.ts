@@ -187,6 +187,14 @@ describe("BackupJob", () => {
         assert.equal(await pulumi.isSecret(stdin), true);
     });
 
+    it("installs as root directly, and with sudo -n when sudo is set", async () => {
+        const { create: asRoot } = await build("b-root");
+        assert.match(asRoot, /^bash -c /);
+        const { cmd, create } = await build("b-sudo", { ...baseArgs(), sudo: true });
+        assert.match(create, /^sudo -n bash -c /);
+        assert.match(await unwrap<string>((cmd.props as any).delete), /^sudo -n bash -c /);
+    });
+
     it("makes the install wait for dependsOn", async () => {
         const dep = new pulumi.ComponentResource("test:index:Thing", "b-dep-thing");
         const { cmd } = await build("b-dep", { ...baseArgs(), dependsOn: [dep] });

@@ -145,6 +145,11 @@ describe("RestoreCheck", () => {
         assert.equal(await pulumi.isSecret(stdin), true);
     });
 
+    it("installs with sudo -n when sudo is set", async () => {
+        const { create } = await build("r-sudo", { ...baseArgs(), sudo: true });
+        assert.match(create, /^sudo -n bash -c /);
+    });
+
     it("rejects at construction a check that cannot run, naming the argument", () => {
         const a = baseArgs();
         const cases: [Partial<typeof a>, RegExp][] = [
