@@ -3,13 +3,15 @@
 # key), verifies its SHA-256 against the sidecar, and restores it. Nothing is restored
 # from bytes that do not match their sidecar.
 #
-# Usage (on the VPS, as root; the BackupJob installs this file beside backup.sh):
-#   set -a; . /etc/vps-jobs/<app>-<env>-backup.env; set +a
-#   /opt/vps-jobs/<app>-<env>-backup/restore.sh list postgres <database>
-#   /opt/vps-jobs/<app>-<env>-backup/restore.sh list redis <container>
-#   /opt/vps-jobs/<app>-<env>-backup/restore.sh postgres <database> --into <target-db> [--key <key>] [--replace]
-#   /opt/vps-jobs/<app>-<env>-backup/restore.sh redis <container> --output <file.rdb> [--key <key>]
+# Usage (on the VPS, as root, e.g. with sudo; the BackupJob installs this file beside backup.sh):
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list postgres <database>
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list redis <container>
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] postgres <database> --into <target-db> [--key <key>] [--replace]
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] redis <container> --output <file.rdb> [--key <key>]
 #
+#   --env-file  the job's env file to load (bucket, credential, databases). Default: when
+#               S3_BUCKET is not already set, /etc/vps-jobs/<name of this script's
+#               directory>.env, i.e. the backup job's own, so `sudo .../restore.sh ...` works.
 #   list        prints the keys of the complete backups, oldest first
 #   postgres    restores the dump of <database> into the database <target-db>, created
 #               for the restore (template0), with pg_restore --single-transaction
@@ -134,8 +136,22 @@ restore_usage() {
 }
 
 restore_main() {
-  local here command kind name into="" output="" key="" replace=0
+  local here command kind name into="" output="" key="" replace=0 env_file=""
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  if [ "${1:-}" = --env-file ]; then
+    env_file=${2:-}
+    shift 2 || { restore_usage; return 2; }
+  elif [ -z "${S3_BUCKET:-}" ]; then
+    env_file="/etc/vps-jobs/$(basename "$here").env"
+  fi
+  if [ -n "$env_file" ]; then
+    [ -r "$env_file" ] || { echo "restore: cannot read the env file $env_file" >&2; return 2; }
+    # The env file is KEY="value" lines quoted for both systemd and bash (ScheduledJob).
+    set -a
+    # shellcheck disable=SC1090 # chosen at run time
+    . "$env_file"
+    set +a
+  fi
   # shellcheck disable=SC1091 # installed side by side; lint checks each file on its own
   . "$here/s3.sh"
   s3_init || return 2

@@ -1,4 +1,8 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderEnvFile } from "../../components/scheduled-job";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
 import { S3Server } from "./helpers/s3-server";
 import { runScript, scripts } from "./helpers/s3-scripts";
@@ -102,6 +106,19 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         const list = await runScript(scripts.restore, ["list", "postgres", source], env);
         assert.equal(list.code, 0, list.stderr);
         assert.deepEqual(list.stdout.trim().split("\n"), [sundayKey("daily"), `${prefix}daily/postgres-${source}-20261103T030000Z.dump`]);
+    });
+
+    it("loads the job's env file (as ScheduledJob renders it) with --env-file, for a person at the VPS", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-env-"));
+        try {
+            const envFile = path.join(dir, "shop-staging-backup.env");
+            fs.writeFileSync(envFile, renderEnvFile(env), { mode: 0o600 });
+            const r = await runScript(scripts.restore, ["--env-file", envFile, "list", "postgres", source], {});
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout.trim().split("\n").length, 2);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("ignores a newer dump without a sidecar: restore, list and the freshness check use only complete backups", async () => {
