@@ -673,6 +673,9 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
             issues.push({ path: key, message: `is a password or credential given in plain text: set it with "pulumi config set --secret ${key}"` });
         }
     }
+    if (typeof values.databasePassword === "string" && values.databasePassword.length < 16) {
+        issues.push({ path: "databasePassword", message: "is shorter than 16 characters: use a generated one (openssl rand -base64 32)" });
+    }
     if (values.postgres !== undefined && values.databasePassword === undefined) {
         issues.push({ path: "databasePassword", message: "is required when postgres is configured (pulumi config set --secret databasePassword ...)" });
     }

@@ -69,6 +69,7 @@ describe("config: bad input is reported with its key path", () => {
         ["a service depending on itself", (v) => (v.services.frontend.dependsOn = ["frontend"]), "services.frontend.dependsOn[0]", /itself/],
         ["a dependency cycle", (v) => (v.services.backend.dependsOn = ["frontend"]), "services.backend.dependsOn", /cycle/],
         ["postgres without a password", (v) => delete v.databasePassword, "databasePassword", /required when postgres/],
+        ["a short database password", (v) => (v.databasePassword = "hunter2"), "databasePassword", /shorter than 16/],
         ["no services at all", (v) => (v.services = {}), "services", /at least one/],
         ["a negative cpu limit", (v) => (v.services.backend.cpus = -1), "services.backend.cpus", /greater than 0/],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
