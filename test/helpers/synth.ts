@@ -10,7 +10,8 @@ import * as path from "path";
 import type { SynthResult } from "../../infra/synthesize";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-const TS_NODE = path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js");
+// The same TypeScript hook as `npm run synth` (sucrase: strips types without loading the compiler).
+const REGISTER = "sucrase/register/ts";
 
 /** One synth process: exit code, output, and the JSON it wrote (when it wrote one). */
 export interface SynthRun {
@@ -27,12 +28,12 @@ export interface SynthRun {
 /** A fresh temporary directory for synth outputs. */
 export const synthTmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
 
-/** Runs `node ts-node <script> <args>` from the repository root; `out` is the file the script writes, if any. */
+/** Runs `node --require sucrase/register/ts <script> <args>` from the repository root; `out` is the file the script writes, if any. */
 export function runScript(script: string, args: string[], out?: string): Promise<SynthRun> {
     return new Promise((resolve) => {
         execFile(
             process.execPath,
-            [TS_NODE, "--transpile-only", path.join(ROOT, script), ...args],
+            ["--require", REGISTER, path.join(ROOT, script), ...args],
             { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
             (err, stdout, stderr) => {
                 const run: SynthRun = { code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr, out };
