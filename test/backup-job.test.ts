@@ -2,56 +2,18 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { unwrap, useMocks } from "./helpers/pulumi";
+import { installedFiles, parseEnvFile } from "./helpers/jobs";
 
-type Recorded = { type: string; name: string; inputs: any };
 type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
 
-const recorded: Recorded[] = [];
-
-function unwrap<T>(o: pulumi.Input<T> | undefined): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
-}
-
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
-
-/** The files a ScheduledJob's install script writes: name -> decoded content. */
-function installedFiles(create: string): Record<string, string> {
-    const files: Record<string, string> = {};
-    for (const m of create.matchAll(/^printf %s (\S+) \| base64 -d >"\$staging"\/(\S+)$/gm)) {
-        files[m[2]] = Buffer.from(m[1], "base64").toString("utf8");
-    }
-    return files;
-}
-
-/** Parses the KEY="value" lines of a rendered env file. */
-function parseEnvFile(text: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const line of text.split("\n").filter((l) => l)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$/.exec(line);
-        assert.ok(m, `env line ${line}`);
-        env[m[1]] = m[2].replace(/\\(.)/g, "$1");
-    }
-    return env;
-}
 
 describe("BackupJob", () => {
     let mod: typeof import("../components/backup-job");
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args: pulumi.runtime.MockResourceArgs) => {
-                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    return { id: `${args.name}-id`, state: args.inputs };
-                },
-                call: (args: pulumi.runtime.MockCallArgs) => {
-                    throw new Error(`unexpected call ${args.token}`);
-                },
-            },
-            "vps-stacks",
-            "test",
-            true,
-        );
+        await useMocks();
         mod = await import("../components/backup-job");
     });
 

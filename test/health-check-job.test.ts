@@ -2,44 +2,16 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { unwrap, useMocks } from "./helpers/pulumi";
+import { parseEnvFile } from "./helpers/jobs";
 
 type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
-
-const newResources: { type: string; name: string }[] = [];
-
-function unwrap<T>(o: pulumi.Input<T> | undefined): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
-}
-
-/** Reads the env file the job writes back into a map (the format bash's `set -a; .` and systemd read). */
-function parseEnvFile(text: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const line of text.split("\n").filter(Boolean)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$/.exec(line);
-        assert.ok(m, `env line ${line}`);
-        out[m[1]] = m[2].replace(/\\(.)/g, "$1");
-    }
-    return out;
-}
 
 describe("HealthCheckJob", () => {
     let mod: typeof import("../components/health-check-job");
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args: pulumi.runtime.MockResourceArgs) => {
-                    newResources.push({ type: args.type, name: args.name });
-                    return { id: `${args.name}-id`, state: args.inputs };
-                },
-                call: (args: pulumi.runtime.MockCallArgs) => {
-                    throw new Error(`unexpected call ${args.token}`);
-                },
-            },
-            "vps-stacks",
-            "test",
-            true,
-        );
+        await useMocks();
         mod = await import("../components/health-check-job");
     });
 

@@ -1,33 +1,14 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { unwrap, useMocks } from "./helpers/pulumi";
 
-type Recorded = { type: string; name: string; inputs: any };
 type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
-
-const recorded: Recorded[] = [];
-
-function unwrap<T>(o: pulumi.Input<T> | undefined): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
-}
 
 describe("ScheduledJob", () => {
     let mod: typeof import("../components/scheduled-job");
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args: pulumi.runtime.MockResourceArgs) => {
-                    recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    return { id: `${args.name}-id`, state: args.inputs };
-                },
-                call: (args: pulumi.runtime.MockCallArgs) => {
-                    throw new Error(`unexpected call ${args.token}`);
-                },
-            },
-            "vps-stacks",
-            "test",
-            true,
-        );
+        await useMocks();
         mod = await import("../components/scheduled-job");
     });
 
