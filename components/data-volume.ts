@@ -45,3 +45,23 @@ export class DataVolume extends pulumi.ComponentResource {
         this.registerOutputs({ volumeName: this.volume.name });
     }
 }
+
+/** Arguments every data service (PostgreSQL, Redis) takes: where it runs, its limits and its volume's protection. */
+export interface DataServiceArgs {
+    readonly app: string;
+    readonly environment: string;
+    /** Pinned image reference. */
+    readonly image: string;
+    /** Name of the environment's internal network; the only network the service joins. */
+    readonly internalNetwork: pulumi.Input<string>;
+    /** Memory limit in MiB. */
+    readonly memoryMb: number;
+    /** CPU limit in CPUs. */
+    readonly cpus: number;
+    /** `protect` the data volume (production). */
+    readonly protectData: boolean;
+    /** json-file log rotation. Default 10m x 3. */
+    readonly logs?: { maxSize: string; maxFile: number };
+    /** Seconds `pulumi up` waits for healthy. Default 120. */
+    readonly healthTimeoutSeconds?: number;
+}

@@ -1,30 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DataVolume } from "./data-volume";
+import { DataServiceArgs, DataVolume } from "./data-volume";
 import { Service } from "./service";
 
 /** Arguments of {@link PostgresService}. */
-export interface PostgresServiceArgs {
-    readonly app: string;
-    readonly environment: string;
-    /** Pinned image, e.g. "postgres:16.6-alpine". */
-    readonly image: string;
+export interface PostgresServiceArgs extends DataServiceArgs {
     /** Database created at first start. */
     readonly database: string;
     /** Owner role of the database. */
     readonly user: string;
     /** Password of `user`; a secret Output. */
     readonly password: pulumi.Input<string>;
-    /** Name of the environment's internal network; the only network the database joins. */
-    readonly internalNetwork: pulumi.Input<string>;
-    /** Memory limit in MiB. */
-    readonly memoryMb: number;
-    /** CPU limit in CPUs. */
-    readonly cpus: number;
-    /** `protect` the data volume (production). */
-    readonly protectData: boolean;
-    readonly logs?: { maxSize: string; maxFile: number };
-    /** Seconds `pulumi up` waits for healthy. Default 120. */
-    readonly healthTimeoutSeconds?: number;
 }
 
 /**

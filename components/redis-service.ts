@@ -1,24 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DataVolume } from "./data-volume";
+import { DataServiceArgs, DataVolume } from "./data-volume";
 import { Service } from "./service";
 
-/** Arguments of {@link RedisService}. */
-export interface RedisServiceArgs {
-    readonly app: string;
-    readonly environment: string;
-    /** Pinned image, e.g. "redis:7.4.2-alpine". */
-    readonly image: string;
-    /** Name of the environment's internal network; the only network Redis joins. */
-    readonly internalNetwork: pulumi.Input<string>;
-    /** Memory limit in MiB; Redis' maxmemory is set to 80 % of it so the kernel never OOM-kills it first. */
-    readonly memoryMb: number;
-    /** CPU limit in CPUs. */
-    readonly cpus: number;
-    /** `protect` the data volume (production). */
-    readonly protectData: boolean;
-    readonly logs?: { maxSize: string; maxFile: number };
-    readonly healthTimeoutSeconds?: number;
-}
+/**
+ * Arguments of {@link RedisService}. `memoryMb` also sets Redis' maxmemory, to 80 % of
+ * the limit, so Redis evicts before the kernel OOM-kills it.
+ */
+export type RedisServiceArgs = DataServiceArgs;
 
 /**
  * Redis on the environment's internal network only (DNS name `redis`), persisting

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppNetwork } from "../components/app-network";
+import { DataServiceArgs } from "../components/data-volume";
 import { PostgresService } from "../components/postgres-service";
 import { RedisService } from "../components/redis-service";
 import { ReverseProxy } from "../components/reverse-proxy";
@@ -78,46 +79,27 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
 
     const dependencies: Record<string, pulumi.Resource> = {};
     const dataVolumeNames: string[] = [];
+    const dataServiceArgs = (svc: NonNullable<EnvironmentConfig["redis"]>): DataServiceArgs => ({
+        app,
+        environment,
+        image: svc.image,
+        internalNetwork: network.internal.name,
+        memoryMb: svc.memory,
+        cpus: svc.cpus,
+        protectData: cfg.protectData,
+        logs: svc.logs,
+        healthTimeoutSeconds: svc.healthTimeoutSeconds,
+    });
     let postgres: PostgresService | undefined;
     if (cfg.postgres) {
-        postgres = new PostgresService(
-            `${prefix}-postgres`,
-            {
-                app,
-                environment,
-                image: cfg.postgres.image,
-                database: cfg.postgres.database,
-                user: cfg.postgres.user,
-                password: cfg.postgres.password,
-                internalNetwork: network.internal.name,
-                memoryMb: cfg.postgres.memory,
-                cpus: cfg.postgres.cpus,
-                protectData: cfg.protectData,
-                logs: cfg.postgres.logs,
-                healthTimeoutSeconds: cfg.postgres.healthTimeoutSeconds,
-            },
-            onHost,
-        );
+        const { database, user, password } = cfg.postgres;
+        postgres = new PostgresService(`${prefix}-postgres`, { ...dataServiceArgs(cfg.postgres), database, user, password }, onHost);
         dependencies.postgres = postgres.service.container;
         dataVolumeNames.push(postgres.data.volumeName);
     }
     let redis: RedisService | undefined;
     if (cfg.redis) {
-        redis = new RedisService(
-            `${prefix}-redis`,
-            {
-                app,
-                environment,
-                image: cfg.redis.image,
-                internalNetwork: network.internal.name,
-                memoryMb: cfg.redis.memory,
-                cpus: cfg.redis.cpus,
-                protectData: cfg.protectData,
-                logs: cfg.redis.logs,
-                healthTimeoutSeconds: cfg.redis.healthTimeoutSeconds,
-            },
-            onHost,
-        );
+        redis = new RedisService(`${prefix}-redis`, dataServiceArgs(cfg.redis), onHost);
         dependencies.redis = redis.service.container;
         dataVolumeNames.push(redis.data.volumeName);
     }
