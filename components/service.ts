@@ -58,7 +58,7 @@ export interface ServiceArgs extends Ownership {
     /** Capabilities kept; every other one is dropped. Default none. */
     readonly capAdd?: string[];
     readonly command?: string[];
-    /** Networks to join; the first is the container's primary network. */
+    /** Networks to join (at least one); the container joins no other, not even Docker's default bridge. */
     readonly networks: ServiceNetwork[];
     /** Volumes to mount. */
     readonly volumes?: { volumeName: pulumi.Input<string>; containerPath: string; readOnly?: boolean }[];
@@ -141,7 +141,6 @@ export class Service extends pulumi.ComponentResource {
             ...(args.route ? traefikLabels(dockerName(args), args.route) : []),
             ...(args.extraLabels ?? []),
         ];
-        const [primary] = args.networks;
 
         this.container = new docker.Container(
             `${name}-container`,
@@ -169,7 +168,9 @@ export class Service extends pulumi.ComponentResource {
                 securityOpts: ["no-new-privileges:true"],
                 capabilities: { drops: ["ALL"], adds: args.capAdd ?? [] },
                 readOnly: args.readOnlyRootFilesystem ?? false,
-                networkMode: primary.name,
+                // Only networksAdvanced: the provider then disconnects the default bridge, so
+                // the container is on its environment's networks alone. Setting networkMode to
+                // one of them as well would connect it twice.
                 networksAdvanced: args.networks.map((n) => ({ name: n.name, aliases: n.aliases ?? [] })),
                 volumes: [
                     ...(args.volumes ?? []).map((v) => ({ volumeName: v.volumeName, containerPath: v.containerPath, readOnly: v.readOnly ?? false })),

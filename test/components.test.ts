@@ -78,7 +78,8 @@ describe("components under mocks", () => {
             assert.equal(p.privileged, false);
             assert.deepEqual(p.securityOpts, ["no-new-privileges:true"]);
             assert.deepEqual(p.capabilities, { drops: ["ALL"], adds: [] });
-            assert.equal(p.networkMode, "shop-staging-edge");
+            assert.equal(p.networkMode, undefined, "networksAdvanced alone keeps it off the default bridge");
+            assert.deepEqual(p.networksAdvanced, [{ name: "shop-staging-edge", aliases: [] }]);
             assert.equal(p.ports, undefined);
         });
 
