@@ -2,50 +2,27 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { unwrap, useMocks } from "./helpers/pulumi";
+import { installedFiles, parseEnvFile } from "./helpers/jobs";
 
 type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
 
-function unwrap<T>(o: pulumi.Input<T> | undefined): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)));
-}
-
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
-/** The files a ScheduledJob's install script writes: name -> decoded content. */
-function installedFiles(create: string): Record<string, string> {
-    const files: Record<string, string> = {};
-    for (const m of create.matchAll(/^printf %s (\S+) \| base64 -d >"\$staging"\/(\S+)$/gm)) {
-        files[m[2]] = Buffer.from(m[1], "base64").toString("utf8");
+/** The systemd unit files a ScheduledJob's install script writes: file name -> decoded content. */
+function installedUnits(create: string): Record<string, string> {
+    const units: Record<string, string> = {};
+    for (const m of create.matchAll(/^printf %s (\S+) \| base64 -d >"\$unit_dir"\/(\S+)\.tmp$/gm)) {
+        units[m[2]] = Buffer.from(m[1], "base64").toString("utf8");
     }
-    return files;
-}
-
-/** Parses the KEY="value" lines of a rendered env file. */
-function parseEnvFile(text: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const line of text.split("\n").filter((l) => l)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$/.exec(line);
-        assert.ok(m, `env line ${line}`);
-        env[m[1]] = m[2].replace(/\\(.)/g, "$1");
-    }
-    return env;
+    return units;
 }
 
 describe("RestoreCheck", () => {
     let mod: typeof import("../components/restore-check");
 
     before(async () => {
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args: pulumi.runtime.MockResourceArgs) => ({ id: `${args.name}-id`, state: args.inputs }),
-                call: (args: pulumi.runtime.MockCallArgs) => {
-                    throw new Error(`unexpected call ${args.token}`);
-                },
-            },
-            "vps-stacks",
-            "test",
-            true,
-        );
+        await useMocks();
         mod = await import("../components/restore-check");
     });
 
@@ -54,6 +31,7 @@ describe("RestoreCheck", () => {
         app: "shop",
         environment: "production",
         postgres: [{ container: "shop-production-postgres", database: "shop", user: "shop" }],
+        redis: [{ container: "shop-production-redis" }],
         target: {
             bucket: "shop-backups",
             prefix: "shop/production/",
@@ -75,50 +53,73 @@ describe("RestoreCheck", () => {
                 },
             ],
         });
-        const cmd = captured.find((c) => c.type === "command:remote:Command");
-        assert.ok(cmd, "the job installs through a remote command");
-        const create: string = await unwrap((cmd.props as any).create);
-        const stdin = pulumi.output((cmd.props as any).stdin);
-        const env = parseEnvFile(await unwrap<string>(stdin));
-        return { component, captured, cmd, create, stdin, env };
+        // Each ScheduledJob `<name>-<job>` installs through one remote command `<name>-<job>-install`.
+        const installOf = async (job: string) => {
+            const cmd = captured.find((c) => c.type === "command:remote:Command" && c.name === `${name}-${job}-install`);
+            assert.ok(cmd, `${job} installs through a remote command: ${captured.map((c) => c.name).join(", ")}`);
+            const stdin = pulumi.output((cmd.props as any).stdin);
+            return {
+                cmd,
+                create: await unwrap<string>((cmd.props as any).create),
+                remove: await unwrap<string>((cmd.props as any).delete),
+                stdin,
+                env: parseEnvFile(await unwrap<string>(stdin)),
+            };
+        };
+        // Without a PostgreSQL database there is no restore job: `restore` is undefined then.
+        const restore = captured.some((c) => c.name === `${name}-job-install`) ? await installOf("job") : undefined;
+        const freshness = await installOf("freshness-job");
+        return { component, captured, restore, freshness };
     }
 
-    it("registers as vps:index:RestoreCheck naming the databases it checks", async () => {
+    it("registers as vps:index:RestoreCheck naming the databases and Redis instances it checks", async () => {
         const { captured } = await build("r-props");
         const self = captured.find((c) => c.name === "r-props");
         assert.equal(self?.type, "vps:index:RestoreCheck");
-        assert.deepEqual(self?.props, { environment: "production", databases: ["shop"] });
+        assert.deepEqual(self?.props, { environment: "production", databases: ["shop"], redis: ["shop-production-redis"] });
     });
 
-    it("installs one ScheduledJob <app>-<env>-restore-check as its child, Sundays 05:00 UTC by default", async () => {
+    it("installs the weekly <app>-<env>-restore-check and the daily <app>-<env>-backup-freshness ScheduledJobs as its children", async () => {
         const { component, captured } = await build("r-job");
         const jobs = captured.filter((c) => c.type === "vps:index:ScheduledJob");
-        assert.equal(jobs.length, 1);
-        assert.equal(jobs[0].name, "r-job-job");
-        assert.equal(jobs[0].opts.parent, component);
-        assert.equal(jobs[0].props.unitName, "shop-production-restore-check");
-        assert.equal(jobs[0].props.onCalendar, "Sun *-*-* 05:00:00 UTC");
+        assert.deepEqual(
+            jobs.map((j) => [j.name, j.props.unitName, j.props.onCalendar]),
+            [
+                ["r-job-job", "shop-production-restore-check", "Sun *-*-* 05:00:00 UTC"],
+                ["r-job-freshness-job", "shop-production-backup-freshness", "*-*-* 06:00:00 UTC"],
+            ],
+        );
+        for (const j of jobs) {
+            assert.equal(j.opts.parent, component, j.name);
+        }
         assert.equal(component.timerName, "shop-production-restore-check.timer");
+        assert.equal(component.freshnessTimerName, "shop-production-backup-freshness.timer");
+        assert.deepEqual(component.timerNames, ["shop-production-restore-check.timer", "shop-production-backup-freshness.timer"]);
     });
 
-    it("uses the schedule it is given", async () => {
-        const { captured } = await build("r-cal", { ...baseArgs(), onCalendar: "*-*-* 06:00:00 UTC" });
-        assert.equal(captured.find((c) => c.type === "vps:index:ScheduledJob")?.props.onCalendar, "*-*-* 06:00:00 UTC");
+    it("uses the schedules it is given, each on its own job", async () => {
+        const { captured } = await build("r-cal", { ...baseArgs(), onCalendar: "Sat *-*-* 04:00:00 UTC", freshnessOnCalendar: "*-*-* 07:30:00 UTC" });
+        const calendar = (suffix: string) => captured.find((c) => c.type === "vps:index:ScheduledJob" && c.name === `r-cal-${suffix}`)?.props.onCalendar;
+        assert.equal(calendar("job"), "Sat *-*-* 04:00:00 UTC");
+        assert.equal(calendar("freshness-job"), "*-*-* 07:30:00 UTC");
     });
 
-    it("installs restore-check.sh as the entrypoint with restore.sh, s3.sh and notify.sh, byte for byte", async () => {
-        const { create } = await build("r-files");
-        const files = installedFiles(create);
-        assert.deepEqual(Object.keys(files).sort(), ["notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
-        for (const [name, content] of Object.entries(files)) {
-            assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
+    it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh and notify.sh, byte for byte", async () => {
+        const { restore, freshness } = await build("r-files");
+        for (const job of [restore!, freshness]) {
+            const files = installedFiles(job.create);
+            assert.deepEqual(Object.keys(files).sort(), ["notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
+            for (const [name, content] of Object.entries(files)) {
+                assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
+            }
         }
         assert.equal(mod.restoreCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
+        assert.equal(mod.freshnessCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
     });
 
-    it("writes the env file the script reads, with the default 26-hour freshness limit", async () => {
-        const { env } = await build("r-env");
-        assert.deepEqual(env, {
+    it("writes the restore job's env file as before: restore mode (the script's default), PostgreSQL only, the default 26-hour freshness limit", async () => {
+        const { restore } = await build("r-env");
+        assert.deepEqual(restore!.env, {
             ALERT_PREFIX: "[shop/production]",
             ALERT_WEBHOOK_FORMAT: "slack",
             ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
@@ -134,34 +135,96 @@ describe("RestoreCheck", () => {
         });
     });
 
-    it("passes a configured freshness limit", async () => {
-        const { env } = await build("r-age", { ...baseArgs(), maxBackupAgeHours: 50 });
-        assert.equal(env.MAX_BACKUP_AGE_HOURS, "50");
+    it("writes the freshness job's env file: RESTORE_CHECK_MODE=freshness with the PostgreSQL and Redis sources", async () => {
+        const { freshness } = await build("r-fenv");
+        assert.deepEqual(freshness.env, {
+            ALERT_PREFIX: "[shop/production]",
+            ALERT_WEBHOOK_FORMAT: "slack",
+            ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
+            BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
+            BACKUP_REDIS: "shop-production-redis",
+            MAX_BACKUP_AGE_HOURS: "26",
+            RESTORE_CHECK_MODE: "freshness",
+            S3_ACCESS_KEY_ID: "key-id",
+            S3_BUCKET: "shop-backups",
+            S3_ENDPOINT: "https://accountid.r2.cloudflarestorage.com",
+            S3_PREFIX: "shop/production/",
+            S3_REGION: "auto",
+            S3_SECRET_ACCESS_KEY: "very-secret-key",
+        });
     });
 
-    it("keeps the credential and webhook out of the command text and passes the env file as a secret", async () => {
-        const { create, stdin } = await build("r-secret");
-        assert.doesNotMatch(create, /very-secret-key|secret-token/);
-        assert.equal(await pulumi.isSecret(stdin), true);
+    it("passes a configured freshness limit to both jobs", async () => {
+        const { restore, freshness } = await build("r-age", { ...baseArgs(), maxBackupAgeHours: 50 });
+        assert.equal(restore!.env.MAX_BACKUP_AGE_HOURS, "50");
+        assert.equal(freshness.env.MAX_BACKUP_AGE_HOURS, "50");
     });
 
-    it("installs with sudo -n when sudo is set", async () => {
-        const { create } = await build("r-sudo", { ...baseArgs(), sudo: true });
-        assert.match(create, /^sudo -n bash -c /);
+    it("gives the freshness job a 10-minute start timeout (it only lists the bucket) and the restore job the default hour", async () => {
+        const { restore, freshness } = await build("r-timeout");
+        assert.match(installedUnits(freshness.create)["shop-production-backup-freshness.service"], /^TimeoutStartSec=600$/m);
+        assert.match(installedUnits(restore!.create)["shop-production-restore-check.service"], /^TimeoutStartSec=3600$/m);
+    });
+
+    it("the freshness job's delete script stops and removes its own timer, units and env file, and nothing of the restore job", async () => {
+        const { freshness } = await build("r-delete");
+        const remove = freshness.remove;
+        assert.match(remove, /systemctl disable --now shop-production-backup-freshness\.timer/);
+        assert.match(remove, /rm -f "\$root"\/etc\/systemd\/system\/shop-production-backup-freshness\.timer "\$root"\/etc\/systemd\/system\/shop-production-backup-freshness\.service "\$root"\/etc\/vps-jobs\/shop-production-backup-freshness\.env/);
+        assert.match(remove, /rm -rf "\$root"\/opt\/vps-jobs\/shop-production-backup-freshness "\$root"\/var\/lib\/vps-jobs\/shop-production-backup-freshness/);
+        assert.doesNotMatch(remove, /restore-check/);
+    });
+
+    it("keeps the credential and webhook out of both command texts and passes both env files as secrets", async () => {
+        const { restore, freshness } = await build("r-secret");
+        for (const job of [restore!, freshness]) {
+            assert.doesNotMatch(job.create, /very-secret-key|secret-token/);
+            assert.equal(await pulumi.isSecret(job.stdin), true);
+        }
+    });
+
+    it("installs both jobs with sudo -n when sudo is set", async () => {
+        const { restore, freshness } = await build("r-sudo", { ...baseArgs(), sudo: true });
+        assert.match(restore!.create, /^sudo -n bash -c /);
+        assert.match(freshness.create, /^sudo -n bash -c /);
+        assert.match(freshness.remove, /^sudo -n bash -c /);
+    });
+
+    it("without a PostgreSQL database installs only the freshness job, for the Redis backups", async () => {
+        const { component, captured, restore, freshness } = await build("r-redis", { ...baseArgs(), postgres: [] });
+        assert.equal(restore, undefined);
+        assert.deepEqual(
+            captured.filter((c) => c.type === "vps:index:ScheduledJob").map((c) => c.props.unitName),
+            ["shop-production-backup-freshness"],
+        );
+        assert.equal(freshness.env.BACKUP_POSTGRES, "");
+        assert.equal(freshness.env.BACKUP_REDIS, "shop-production-redis");
+        assert.equal(component.timerName, "shop-production-backup-freshness.timer");
+        assert.deepEqual(component.timerNames, ["shop-production-backup-freshness.timer"]);
+    });
+
+    it("without Redis sources the freshness job checks the PostgreSQL backups only", async () => {
+        const a = baseArgs();
+        const { freshness } = await build("r-pg-only", { ...a, redis: undefined });
+        assert.equal(freshness.env.BACKUP_REDIS, "");
+        assert.equal(freshness.env.BACKUP_POSTGRES, "shop-production-postgres:shop:shop");
     });
 
     it("rejects at construction a check that cannot run, naming the argument", () => {
         const a = baseArgs();
         const cases: [Partial<typeof a>, RegExp][] = [
-            [{ postgres: [] }, /postgres is empty/],
+            [{ postgres: [], redis: [] }, /postgres and redis are both empty; there is no backup to check/],
+            [{ postgres: [], redis: undefined }, /postgres and redis are both empty/],
             [{ maxBackupAgeHours: 0 }, /maxBackupAgeHours must be a whole number of hours, at least 1, got 0/],
             [{ maxBackupAgeHours: 1.5 }, /maxBackupAgeHours/],
             [{ postgres: [{ ...a.postgres[0], container: "-x" }] }, /postgres\[0\]\.container "-x"/],
+            [{ redis: [{ container: "bad name" }] }, /redis\[0\]\.container "bad name" is not a Docker container name/],
             [{ target: { ...a.target, prefix: "shop" } }, /target\.prefix "shop"/],
             [{ environment: "prod_1" }, /environment "prod_1"/],
         ];
         for (const [override, message] of cases) {
             assert.throws(() => new mod.RestoreCheck("r-invalid", { ...a, ...override }), message);
         }
+        assert.throws(() => mod.restoreCheckSpec({ ...a, postgres: [] }), /postgres is empty; there is nothing to restore/);
     });
 });
