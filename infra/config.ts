@@ -309,10 +309,17 @@ const rawSchema = z.strictObject({
             schedule: calendar.default("*-*-* 03:00:00 UTC"),
             /** When the restore check runs. */
             restoreCheckSchedule: calendar.default("Sun *-*-* 05:00:00 UTC"),
+            /** When the backup freshness check runs (daily: a stopped backup timer is noticed within a day). */
+            freshnessCheckSchedule: calendar.default("*-*-* 06:00:00 UTC"),
             /** Alert when the newest complete backup is older than this. */
             maxAgeHours: z.number().int().min(1).max(24 * 31).default(26),
         })
-        .default({ schedule: "*-*-* 03:00:00 UTC", restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC", maxAgeHours: 26 }),
+        .default({
+            schedule: "*-*-* 03:00:00 UTC",
+            restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
+            freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
+            maxAgeHours: 26,
+        }),
     healthCheck: z
         .strictObject({
             schedule: calendar.default("*-*-* *:*:00"),

@@ -1,7 +1,7 @@
 /**
  * Composition of an environment's scheduled jobs: the backup, its weekly restore
- * check and the health check, each a systemd timer on the VPS that comes and goes
- * with the environment.
+ * check and daily freshness check, and the health check, each a systemd timer on the
+ * VPS that comes and goes with the environment.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BackupJob, BackupTarget } from "../components/backup-job";
@@ -31,7 +31,12 @@ export interface EnvironmentJobs {
     healthCheck: HealthCheckJob;
 }
 
-/** Builds the backup, restore-check and health-check jobs of an environment. */
+/**
+ * Builds the backup, restore-check and health-check jobs of an environment. Wherever there is a
+ * backup job there is a RestoreCheck with its daily freshness check (PostgreSQL and Redis);
+ * its weekly restore job exists only with a PostgreSQL database (Redis snapshots are not
+ * restored by the check).
+ */
 export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
     const { app, environment } = cfg;
     const prefix = `${app}-${environment}`;
@@ -64,20 +69,20 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             },
             opts,
         );
-        if (pg.length > 0) {
-            restoreCheck = new RestoreCheck(
-                `${prefix}-restore-check`,
-                {
-                    ...common,
-                    onCalendar: cfg.backup.restoreCheckSchedule,
-                    postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
-                    target: t.backupTarget,
-                    maxBackupAgeHours: cfg.backup.maxAgeHours,
-                    dependsOn: dataContainers,
-                },
-                opts,
-            );
-        }
+        restoreCheck = new RestoreCheck(
+            `${prefix}-restore-check`,
+            {
+                ...common,
+                onCalendar: cfg.backup.restoreCheckSchedule,
+                freshnessOnCalendar: cfg.backup.freshnessCheckSchedule,
+                postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
+                redis: t.redis ? [{ container: t.redis.containerName }] : [],
+                target: t.backupTarget,
+                maxBackupAgeHours: cfg.backup.maxAgeHours,
+                dependsOn: dataContainers,
+            },
+            opts,
+        );
     }
 
     const appContainers = Object.values(t.services).map((s) => s.containerName);
