@@ -201,7 +201,11 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         dataVolumeNames: dataVolumeNames.sort(),
         networkNames: { edge: network.edgeName, internal: network.internalName },
         containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
-        jobTimers: [jobs.backup, jobs.restoreCheck, jobs.healthCheck].flatMap((j) => (j ? [j.timerName] : [])),
+        jobTimers: [
+            ...(jobs.backup ? [jobs.backup.timerName] : []),
+            ...(jobs.restoreCheck?.timerNames ?? []),
+            jobs.healthCheck.timerName,
+        ],
         dnsRecords: dns?.hostnames ?? [],
         backupBucket: storage?.bucketName,
         backupPrefix: storage?.prefix,
