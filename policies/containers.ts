@@ -18,10 +18,10 @@ import {
     roleOf,
     stackEnvironments,
     StackViolation,
+    stringList,
     T,
 } from "./rules";
 
-const stringList = (description: string) => ({ type: "array" as const, items: { type: "string" as const }, description });
 const rolesSchema = (what: string) => stringList(`\`vps.role\` values of containers allowed to ${what}.`);
 
 function isContainer(r: PolicyResourceView): boolean {

@@ -105,11 +105,10 @@ export function configSchema<C extends object>(
 }
 
 /** Reusable schema for the list of environments treated as production. */
-export const productionEnvironmentsSchema: PolicyConfigJSONSchema = {
-    type: "array",
-    items: { type: "string" },
-    description: "Values of the `vps.environment` label (or tag) that mean production.",
-};
+/** JSON schema of a config key holding a list of strings. */
+export const stringList = (description: string) => ({ type: "array" as const, items: { type: "string" as const }, description });
+
+export const productionEnvironmentsSchema: PolicyConfigJSONSchema = stringList("Values of the `vps.environment` label (or tag) that mean production.");
 
 export const DEFAULT_PRODUCTION_ENVIRONMENTS = ["production"];
 

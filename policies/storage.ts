@@ -18,10 +18,10 @@ import {
     roleOf,
     stackEnvironments,
     StackViolation,
+    stringList,
     T,
 } from "./rules";
 
-const stringList = (description: string) => ({ type: "array" as const, items: { type: "string" as const }, description });
 
 const exemptBucketsSchema = stringList("Bucket names this policy does not apply to.");
 
