@@ -213,6 +213,7 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<Sch
             "backup.sh": readJobScript("backup.sh"),
             "restore.sh": readJobScript("restore.sh"),
             "s3.sh": readJobScript("s3.sh"),
+            "db.sh": readJobScript("db.sh"),
             "notify.sh": readJobScript("notify.sh"),
         },
         entrypoint: "backup.sh",

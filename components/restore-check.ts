@@ -102,6 +102,7 @@ function checkFiles(): Record<string, string> {
         "restore-check.sh": readJobScript("restore-check.sh"),
         "restore.sh": readJobScript("restore.sh"),
         "s3.sh": readJobScript("s3.sh"),
+        "db.sh": readJobScript("db.sh"),
         "notify.sh": readJobScript("notify.sh"),
     };
 }

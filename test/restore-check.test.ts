@@ -104,11 +104,11 @@ describe("RestoreCheck", () => {
         assert.equal(calendar("freshness-job"), "*-*-* 07:30:00 UTC");
     });
 
-    it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh and notify.sh, byte for byte", async () => {
+    it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh, db.sh and notify.sh, byte for byte", async () => {
         const { restore, freshness } = await build("r-files");
         for (const job of [restore!, freshness]) {
             const files = installedFiles(job.create);
-            assert.deepEqual(Object.keys(files).sort(), ["notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
+            assert.deepEqual(Object.keys(files).sort(), ["db.sh", "notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
             for (const [name, content] of Object.entries(files)) {
                 assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
             }

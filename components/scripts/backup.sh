@@ -48,6 +48,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/notify.sh"
 # shellcheck disable=SC1091
 . "$here/s3.sh"
+# shellcheck disable=SC1091
+. "$here/db.sh"
 
 fail_config() {
   notify failure "backup not run: $1" || true
@@ -79,17 +81,6 @@ trap 'rm -rf "$work"' EXIT
 failures=()
 done_lines=()
 
-# pg_tool <container> <program> [args...]: runs a PostgreSQL client program where the
-# database is (DB_ACCESS above).
-pg_tool() {
-  local container=$1
-  shift
-  if [ "${DB_ACCESS:-docker}" = docker ]; then
-    docker exec -i "$container" "$@"
-  else
-    "$@"
-  fi
-}
 
 # redis_rdb <container> <file>: writes the instance's RDB snapshot to <file>.
 # redis-cli writes to a file, not stdout: on stdout a diskless sync leaves the 40-byte

@@ -36,17 +36,9 @@
 #
 # Sourced by restore-check.sh for its functions: the command runs only when executed.
 
-# pg_tool <container> <program> [args...]: runs a PostgreSQL client program where the
-# database is (DB_ACCESS: docker → `docker exec -i <container>`, local → this host).
-pg_tool() {
-  local container=$1
-  shift
-  if [ "${DB_ACCESS:-docker}" = docker ]; then
-    docker exec -i "$container" "$@"
-  else
-    "$@"
-  fi
-}
+# pg_tool (db.sh): runs a PostgreSQL client program where the database is.
+# shellcheck disable=SC1091
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/db.sh"
 
 # pg_entry <database>: prints "<container> <user>" of the database's BACKUP_POSTGRES entry.
 pg_entry() {
