@@ -15,6 +15,8 @@
  *   - backup job: backup.sh wall time for that database (dump | sha256 | multipart upload,
  *     size check, sidecar, OK report to a webhook on loopback), and the ratio
  *     job / bare pg_dump (goal: at most 1.2);
+ *   - S3 server CPU: CPU seconds the loopback s3rver (in this process) spent during each job
+ *     run, which a remote store would not take from the machine's CPUs;
  *   - RTO: restore.sh wall time, newest backup into a new database (list, download,
  *     SHA-256 check, createdb, pg_restore --single-transaction).
  * The S3 server is on loopback, so network transfer time of a real store is not included.
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
 
         const bare: number[] = [];
         const job: number[] = [];
+        const storeCpu: number[] = [];
         let dumpBytes = 0;
         // Interleaved, so that a slower or faster phase of the machine touches both alike.
         for (let i = 0; i < runs; i++) {
@@ -107,7 +110,11 @@ async function main(): Promise<void> {
             );
             bare.push(tBare);
             // A weekday: daily/ only, as on six days of seven.
+            // s3rver runs inside this process: its CPU time is this process's during the job.
+            const cpuBefore = process.cpuUsage();
             const [tJob, r] = await timed(() => runScript(scripts.backup, [], { ...env, BACKUP_TIME: `2026-11-0${3 + i}T03:00:00Z` }));
+            const cpu = process.cpuUsage(cpuBefore);
+            storeCpu.push((cpu.user + cpu.system) / 1e6);
             if (r.code !== 0) {
                 throw new Error(`backup.sh exited ${r.code}: ${r.stderr}`);
             }
@@ -138,6 +145,9 @@ async function main(): Promise<void> {
         console.log(`bare pg_dump -Fc > /dev/null:  ${s(bare)}`);
         console.log(`backup job (backup.sh):        ${s(job)}`);
         console.log(`ratio job / bare pg_dump:      ${(median(job) / median(bare)).toFixed(3)} (goal <= 1.2)`);
+        console.log(
+            `S3 server CPU during the job:  ${s(storeCpu)} — s3rver shares this machine's ${os.cpus().length} CPUs with pg_dump; a remote store would not`,
+        );
         console.log(`backup throughput:             ${mb(dbMb / median(job))} MB/s of database`);
         console.log(`RTO (restore.sh, newest backup into a new database): ${s(rto)}`);
     } finally {
