@@ -210,9 +210,7 @@ done
 
 target="s3://$S3_BUCKET/${S3_PREFIX}"
 if [ "${#failures[@]}" -gt 0 ]; then
-  message="backup $stamp to $target FAILED: $(printf '%s; ' "${failures[@]}")"
-  [ "${#done_lines[@]}" -eq 0 ] || message+=" completed: $(printf '%s; ' "${done_lines[@]}")"
-  notify failure "$message" || true
+  notify_failed_run "backup $stamp to $target" completed "${#failures[@]}" "${failures[@]}" "${done_lines[@]}" || true
   exit 1
 fi
 if ! notify ok "backup $stamp to $target: $(printf '%s; ' "${done_lines[@]}")"; then

@@ -49,6 +49,18 @@ notify() {
       --output /dev/null --config -
 }
 
+# notify_failed_run <headline> <passed-label> <n> <failure>... [<passed>...]: one failure
+# alert for a run, "<headline> FAILED: f1; f2; <passed-label>: p1; p2; " -- the first <n>
+# items are the failures, the rest what went well (omitted when none).
+notify_failed_run() {
+  local headline=$1 label=$2 n=$3 message
+  shift 3
+  message="$headline FAILED: $(printf '%s; ' "${@:1:$n}")"
+  shift "$n"
+  [ "$#" -eq 0 ] || message+=" $label: $(printf '%s; ' "$@")"
+  notify failure "$message"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   if [ "$#" -ne 2 ]; then

@@ -127,9 +127,7 @@ if [ "$mode" = freshness ]; then
     fi
   done
   if [ "${#failures[@]}" -gt 0 ]; then
-    message="backup freshness check FAILED: $(printf '%s; ' "${failures[@]}")"
-    [ "${#passed[@]}" -eq 0 ] || message+=" fresh: $(printf '%s; ' "${passed[@]}")"
-    notify failure "$message" || true
+    notify_failed_run "backup freshness check" fresh "${#failures[@]}" "${failures[@]}" "${passed[@]}" || true
     exit 1
   fi
   # A pass is the everyday case: the journal gets it, the webhook does not.
@@ -167,9 +165,7 @@ for entry in "${postgres_entries[@]}"; do
 done
 
 if [ "${#failures[@]}" -gt 0 ]; then
-  message="restore check FAILED: $(printf '%s; ' "${failures[@]}")"
-  [ "${#passed[@]}" -eq 0 ] || message+=" restored fine: $(printf '%s; ' "${passed[@]}")"
-  notify failure "$message" || true
+  notify_failed_run "restore check" "restored fine" "${#failures[@]}" "${failures[@]}" "${passed[@]}" || true
   exit 1
 fi
 if ! notify ok "restore check passed: $(printf '%s; ' "${passed[@]}")"; then

@@ -40,6 +40,15 @@ describe("notify.sh (alert webhook client)", () => {
         }
     });
 
+    it("sums up a failed run: the failures, then what went well, or only the failures", async () => {
+        const script = '. "$1"; notify_failed_run "restore check" "restored fine" 2 "db a: bad" "db b: stale" "db c: ok"; notify_failed_run "backup" completed 1 "x: gone"';
+        await run("bash", ["-c", script, "-", notify], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } });
+        assert.deepEqual(receiver.texts(), [
+            "FAILURE: restore check FAILED: db a: bad; db b: stale;  restored fine: db c: ok; ",
+            "FAILURE: backup FAILED: x: gone; ",
+        ]);
+    });
+
     it("rejects an unknown level without posting", async () => {
         await assert.rejects(
             run(notify, ["panic", "x"], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } }),
