@@ -2,10 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrap, useMocks } from "./helpers/pulumi";
+import { capture, unwrap, useMocks } from "./helpers/pulumi";
 import { installedFiles, parseEnvFile } from "./helpers/jobs";
-
-type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
 
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
@@ -35,15 +33,8 @@ describe("BackupJob", () => {
     });
 
     async function build(name: string, args = baseArgs()) {
-        const captured: Captured[] = [];
-        const component = new mod.BackupJob(name, args, {
-            transformations: [
-                (a) => {
-                    captured.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
-                    return undefined;
-                },
-            ],
-        });
+        const { resources: captured, opts } = capture();
+        const component = new mod.BackupJob(name, args, opts);
         const cmd = captured.find((c) => c.type === "command:remote:Command");
         assert.ok(cmd, "the job installs through a remote command");
         const create: string = await unwrap((cmd.props as any).create);

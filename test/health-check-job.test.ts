@@ -2,10 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrap, useMocks } from "./helpers/pulumi";
+import { capture, unwrap, useMocks } from "./helpers/pulumi";
 import { parseEnvFile } from "./helpers/jobs";
-
-type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
 
 describe("HealthCheckJob", () => {
     let mod: typeof import("../components/health-check-job");
@@ -30,15 +28,8 @@ describe("HealthCheckJob", () => {
     });
 
     async function build(name: string, overrides: Partial<ReturnType<typeof args>> = {}) {
-        const captured: Captured[] = [];
-        const job = new mod.HealthCheckJob(name, { ...args(), ...overrides }, {
-            transformations: [
-                (a) => {
-                    captured.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
-                    return undefined;
-                },
-            ],
-        });
+        const { resources: captured, opts } = capture();
+        const job = new mod.HealthCheckJob(name, { ...args(), ...overrides }, opts);
         const cmd = captured.find((c) => c.type === "command:remote:Command")!;
         assert.ok(cmd, "a remote command installs the job");
         const env = parseEnvFile(await unwrap<string>(cmd.props.stdin));

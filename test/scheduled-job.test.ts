@@ -1,8 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrap, useMocks } from "./helpers/pulumi";
-
-type Captured = { type: string; name: string; props: any; opts: pulumi.ResourceOptions };
+import { capture, unwrap, useMocks } from "./helpers/pulumi";
 
 describe("ScheduledJob", () => {
     let mod: typeof import("../components/scheduled-job");
@@ -23,17 +21,10 @@ describe("ScheduledJob", () => {
         environment: { ALERT_WEBHOOK_URL: pulumi.secret("https://hooks.example/very-secret-token"), APP: "shop" },
     });
 
-    /** Builds a job, capturing every resource's options through a transformation inherited by children. */
+    /** Builds a job, capturing every resource's options (test/helpers/pulumi.ts capture()). */
     async function build(name: string, overrides: Partial<ReturnType<typeof baseArgs>> = {}) {
-        const captured: Captured[] = [];
-        const job = new mod.ScheduledJob(name, { ...baseArgs(), ...overrides }, {
-            transformations: [
-                (a) => {
-                    captured.push({ type: a.type, name: a.name, props: a.props, opts: a.opts });
-                    return undefined;
-                },
-            ],
-        });
+        const { resources: captured, opts } = capture();
+        const job = new mod.ScheduledJob(name, { ...baseArgs(), ...overrides }, opts);
         const cmd = captured.find((c) => c.type === "command:remote:Command");
         assert.ok(cmd, "the job creates a remote command");
         const inputs = cmd.props as any;
