@@ -41,15 +41,10 @@ function computedState(type: string, name: string, inputs: any): Record<string, 
 /** Data-source lookups the program makes, answered offline. */
 function callResult(token: string, inputs: any): Record<string, unknown> {
     switch (token) {
-        case "cloudflare:index/getZone:getZone":
-            return { id: `zone-${digest(JSON.stringify(inputs), 32)}`, zoneId: `zone-${digest(JSON.stringify(inputs), 32)}`, name: inputs?.filter?.name ?? inputs?.name };
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/synth", userId: "SYNTH", id: "123456789012" };
-        case "aws:index/getRegion:getRegion":
-        case "aws:index/getRegion:getRegion2":
-            return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
-        case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        case "cloudflare:index/getZone:getZone": {
+            const id = `zone-${digest(JSON.stringify(inputs), 32)}`;
+            return { id, zoneId: id, name: inputs?.filter?.name ?? inputs?.name };
+        }
         default:
             throw new Error(`unmocked call ${token}: add it to infra/mocks.ts`);
     }
