@@ -349,6 +349,8 @@ export class ScheduledJob extends pulumi.ComponentResource {
                 delete: remoteShell(renderRemoveScript(args.unitName), args.sudo),
                 stdin: envContent,
                 triggers: [contentHash(spec)],
+                // See VpsHost: no PULUMI_COMMAND_STDOUT/STDERR `setenv` requests to sshd.
+                addPreviousOutputInEnv: false,
             },
             { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true },
         );

@@ -68,6 +68,10 @@ export class VpsHost extends pulumi.ComponentResource {
                 create: `${settings} bash -s`,
                 stdin: PREFLIGHT_SCRIPT,
                 triggers: [PREFLIGHT_SCRIPT, settings],
+                // v1 otherwise sends the previous stdout as PULUMI_COMMAND_STDOUT through an SSH
+                // `setenv` request, which sshd refuses without AcceptEnv (pulumi-command
+                // provider/pkg/provider/remote/commandOutputs.go).
+                addPreviousOutputInEnv: false,
             },
             { parent: this },
         );

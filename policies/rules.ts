@@ -114,7 +114,7 @@ export const DEFAULT_PRODUCTION_ENVIRONMENTS = ["production"];
 
 // ---------------------------------------------------------------------------------------------
 // Resource type tokens (checked against the installed SDKs: @pulumi/docker 5.2, @pulumi/aws 7.48,
-// @pulumi/cloudflare 6.22, @pulumi/command 4.5). AWS v7 renamed BucketV2 to Bucket and
+// @pulumi/cloudflare 6.22, @pulumi/command 1.2). AWS v7 renamed BucketV2 to Bucket and
 // BucketVersioningV2 to BucketVersioning etc.; the deprecated V2 tokens are matched as well.
 // ---------------------------------------------------------------------------------------------
 export const T = {

@@ -11,6 +11,7 @@ import { register } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import { needCommand } from "./helpers/tools";
 import * as YAML from "yaml";
 import type * as WorkflowParser from "@actions/workflow-parser";
 import type * as ActionParser from "@actions/workflow-parser/actions/index";
@@ -241,8 +242,8 @@ function pullRequestContext(base: string, headRepo: string): Record<string, unkn
 // ---------------------------------------------------------------------------------------
 // Running the shell of a run step, as GitHub does (bash -eo pipefail), with stand-ins.
 // ---------------------------------------------------------------------------------------
-// jq and shellcheck come from Debian (.ci/setup.d); GitHub's runners have both.
-const hasCommand = (cmd: string): boolean => spawnSync("bash", ["-c", `command -v ${cmd}`]).status === 0;
+// jq and shellcheck come from Debian (.ci/setup.d/10-debian-packages.sh); GitHub's runners have both.
+const JQ = "apt-get install jq (.ci/setup.d/10-debian-packages.sh)";
 
 interface ScriptRun {
   status: number | null;
@@ -553,7 +554,7 @@ describe("GitHub Actions workflows", function () {
     });
 
     it("records the volume names, an empty list for an already empty staging, and fails on a malformed output", function () {
-      if (!hasCommand("jq")) this.skip();
+      needCommand(this, "jq", JQ);
       const script = runOf(wf().jobs["destroy-staging"].steps?.find((s) => s.id === "volumes"), "recording volumes");
       const withOutputs = (json: string): ScriptRun =>
         runScript(script, {}, { pulumi: `cat <<'JSON'\n${json}\nJSON` });
@@ -581,7 +582,7 @@ describe("GitHub Actions workflows", function () {
     });
 
     it("the volume check fails and names the volume that is gone", function () {
-      if (!hasCommand("jq")) this.skip();
+      needCommand(this, "jq", JQ);
       const verify = wf().jobs["verify-staging-volumes"];
       const script = runOf(verify.steps?.find((s) => s.run?.includes("docker volume inspect")), "checking volumes");
       const env = { VOLUME_NAMES: '["shop-staging-postgres-data","shop-staging-redis-data"]', VPS_SSH_HOST: "vps.example", VPS_SSH_USER: "deploy", VPS_SSH_PORT: "2222" };
@@ -778,8 +779,15 @@ describe("GitHub Actions workflows", function () {
   });
 
   describe("composite actions", () => {
+    it("the setup action installs the Node.js major package.json's engines.node requires", () => {
+      const engines = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).engines.node as string;
+      const required = Number(/>=\s*(\d+)/.exec(engines)?.[1]);
+      const input = readAction("setup").inputs?.["node-version"] as { default?: string } | undefined;
+      assert.equal(Number(input?.default), required, `setup installs Node.js ${input?.default}, package.json requires ${engines}`);
+    });
+
     it("the smoke check requests every https URL of the stack output urls with curl --retry", function () {
-      if (!hasCommand("jq")) this.skip();
+      needCommand(this, "jq", JQ);
       const script = runOf(readAction("smoke-check").runs?.steps?.[0], "smoke check");
       const urls = '["https://shop.example","https://api.shop.example"]';
       const run = runScript(script, { STACK: "staging", RETRIES: "10", RETRY_DELAY: "6" }, { pulumi: `echo '${urls}'`, curl: "exit 0" });
@@ -792,14 +800,14 @@ describe("GitHub Actions workflows", function () {
     });
 
     it("the smoke check fails when a URL never answers", function () {
-      if (!hasCommand("jq")) this.skip();
+      needCommand(this, "jq", JQ);
       const script = runOf(readAction("smoke-check").runs?.steps?.[0], "smoke check");
       const run = runScript(script, { STACK: "staging", RETRIES: "0", RETRY_DELAY: "1" }, { pulumi: `echo '["https://a.example","https://b.example"]'`, curl: '[[ "$*" != *b.example* ]]' });
       assert.notEqual(run.status, 0);
     });
 
     it("the smoke check rejects a urls output that is empty, not an array or not https", function () {
-      if (!hasCommand("jq")) this.skip();
+      needCommand(this, "jq", JQ);
       const script = runOf(readAction("smoke-check").runs?.steps?.[0], "smoke check");
       for (const urls of ["[]", '"https://a.example"', '["http://a.example"]']) {
         const run = runScript(script, { STACK: "staging", RETRIES: "0", RETRY_DELAY: "1" }, { pulumi: `echo '${urls}'`, curl: "exit 0" });
@@ -825,7 +833,7 @@ describe("GitHub Actions workflows", function () {
     });
 
     it("every run block passes shellcheck", function () {
-      if (!hasCommand("shellcheck")) this.skip();
+      needCommand(this, "shellcheck", "apt-get install shellcheck (.ci/setup.d/10-debian-packages.sh)");
       const problems: string[] = [];
       for (const { where, step } of allRunSteps()) {
         const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: step.run, encoding: "utf8" });
