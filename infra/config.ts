@@ -341,6 +341,9 @@ const rawSchema = z.strictObject({
 
 type RawConfig = z.output<typeof rawSchema>;
 
+/** Every top-level key of the `vps-stacks:` namespace the schema accepts (the README documents each). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(rawSchema.shape);
+
 // ---------------------------------------------------------------------------------------
 // Typed result
 // ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { CONFIG_KEYS } from "../infra/config";
 import { withPolicyTable } from "../policies/readme-table";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -12,9 +13,9 @@ describe("README", () => {
         assert.equal(readme, withPolicyTable(readme), "run: node -r sucrase/register/ts policies/readme-table.ts --write");
     });
 
-    it("documents every config key Pulumi.yaml declares", () => {
+    it("documents every config key the schema accepts and every key Pulumi.yaml declares", () => {
         const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-        for (const key of Object.keys(project.config)) {
+        for (const key of new Set([...CONFIG_KEYS, ...Object.keys(project.config)])) {
             assert.match(readme, new RegExp("`" + key + "`|### `" + key + "`|`" + key + "\\.|, `" + key + "`"), `README documents ${key}`);
         }
     });
