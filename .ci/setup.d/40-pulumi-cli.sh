@@ -59,7 +59,7 @@ export GOTOOLCHAIN=local
 
 start=$(date +%s)
 echo "building pulumi $version into $dir (cold: about 8.5 min on 2 cores)"
-go mod tidy -e >/dev/null 2>&1 || true
+go mod tidy
 go build -o "$bin" \
   -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
   github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
