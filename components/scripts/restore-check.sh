@@ -199,8 +199,11 @@ for entry in "${postgres_entries[@]}"; do
   JOB_DOING="restoring postgres $database into $scratch"
   started=$(date +%s)
   # The scratch database is this job's own: a leftover of an interrupted run is dropped.
-  if ! pg_short "$container" dropdb --no-password --username="$user" --if-exists --force "$scratch" 2>"$RESTORE_WORK/err" ||
-    ! restore_postgres "$database" "$scratch" "" 0 2>"$RESTORE_WORK/err"; then
+  if ! pg_short "$container" dropdb --no-password --username="$user" --if-exists --force "$scratch" 2>"$RESTORE_WORK/err"; then
+    failures+=("postgres $database: restore of $key not tried: $(pg_explain_error "$RESTORE_WORK/err" "$user")")
+    continue
+  fi
+  if ! restore_postgres "$database" "$scratch" "" 0 2>"$RESTORE_WORK/err"; then
     failures+=("postgres $database: restore of $key failed: $(tail -n 3 "$RESTORE_WORK/err" | tr '\n' ' ' | cut -c1-400)")
     continue
   fi
