@@ -179,7 +179,7 @@ if [ "$mode" = freshness ]; then
   exit 0
 fi
 
-# check_fallback <label>: a failure when restore_fetch had to skip newer backups.
+# check_fallback <label>: a failure when restore.sh had to skip newer backups (restore_each).
 check_fallback() {
   [ "${#RESTORE_SKIPPED[@]}" -eq 0 ] ||
     failures+=("$1: the newest backup does not verify, so $RESTORED_KEY was restored instead: $(printf '%s; ' "${RESTORE_SKIPPED[@]}")")

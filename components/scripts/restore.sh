@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Restores a backup written by backup.sh: fetches it (the newest complete one, or a given
-# key), verifies its SHA-256 against the sidecar, and restores it. Nothing is restored
+# key), verifies its SHA-256 against the sidecar, and restores it. Nothing is put in place
 # from bytes that do not match their sidecar, and nothing existing is touched until the
-# restore is complete.
+# restore is complete and verified.
 #
 # Usage (on the VPS, as root, e.g. with sudo; the BackupJob installs this file beside backup.sh):
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list postgres <database>
@@ -20,7 +20,9 @@
 #   postgres    restores the dump of <database> into the database <target-db>. The restore
 #               goes into a new database "<target-db>_restore_<run>" (template0, pg_restore
 #               --single-transaction --exit-on-error --no-owner --no-privileges: objects belong
-#               to the restoring user); only when it is complete is it renamed to <target-db>.
+#               to the restoring user), streamed from the store and hashed on the way; only
+#               when it is complete and the whole stream matched the sidecar is it renamed
+#               to <target-db> (a mismatch drops it).
 #               <target-db> must not exist unless --replace is given: then, after the restore
 #               is complete, the existing <target-db> is closed to new connections, its
 #               sessions are ended, and in one transaction it is renamed to
@@ -39,8 +41,9 @@
 #               that does. A backup stamped in the future (a wrong clock) is skipped, with a
 #               message; name it with --key to restore it anyway.
 #
-# Environment: as backup.sh (BACKUP_POSTGRES, DB_ACCESS, S3_*, see s3.sh). The dump is
-# downloaded to $TMPDIR (default /tmp) first: it needs that much free disk.
+# Environment: as backup.sh (BACKUP_POSTGRES, DB_ACCESS, S3_*, see s3.sh). A PostgreSQL
+# dump streams into pg_restore (no local copy); a Redis snapshot is written to --output.
+# Restoring beside the target needs room for a second copy of the database.
 # Needs on the VPS: bash, coreutils, rclone, docker (DB_ACCESS=docker: createdb, dropdb,
 # psql and pg_restore run in the database container); for DB_ACCESS=local the
 # postgresql-client programs on this host (PGHOST/PGPORT).
@@ -109,41 +112,6 @@ restore_candidates() {
   printf '%s\n' "$keys" | tac
 }
 
-# restore_fetch <name> <ext> <file>: downloads and verifies the newest candidate backup into
-# <file>, falling back to older ones while a candidate does not verify. Sets RESTORED_KEY
-# and RESTORE_SKIPPED (the keys that did not verify, with why).
-restore_fetch() {
-  local name=$1 ext=$2 file=$3 candidates key status err
-  RESTORED_KEY="" RESTORE_SKIPPED=()
-  if ! candidates=$(restore_candidates "$name" "$ext"); then
-    echo "restore: no complete backup of $name under s3://$S3_BUCKET/$S3_PREFIX" >&2
-    return 1
-  fi
-  err=$(mktemp)
-  while IFS= read -r key; do
-    echo "restore: fetching $key" >&2
-    status=0
-    s3_fetch_verified "$key" "$file" 2>"$err" || status=$?
-    cat "$err" >&2
-    if [ "$status" -eq 0 ]; then
-      RESTORED_KEY=$key
-      [ "${#RESTORE_SKIPPED[@]}" -eq 0 ] ||
-        echo "restore: falling back to $key, the newest backup that verifies (skipped: $(printf '%s; ' "${RESTORE_SKIPPED[@]}"))" >&2
-      rm -f "$err"
-      return 0
-    fi
-    if [ "$status" -ne 3 ] || [ -n "${RESTORE_KEY:-}" ]; then
-      rm -f "$err"
-      return 1
-    fi
-    RESTORE_SKIPPED+=("$key does not verify ($(tail -n 1 "$err" | sed 's/^s3: //'))")
-    echo "restore: $key does not verify; trying the next newest backup" >&2
-  done <<<"$candidates"
-  rm -f "$err"
-  echo "restore: no backup of $name verifies: $(printf '%s; ' "${RESTORE_SKIPPED[@]}")" >&2
-  return 1
-}
-
 # The database being restored and the one being replaced, for restore_cleanup.
 RESTORE_NEW_DB=""
 RESTORE_CLOSED_DB=""
@@ -164,9 +132,108 @@ restore_cleanup() {
   fi
 }
 
+# restore_stream <container> <user> <new-db> <key>: restores the backup <key> into the new
+# database <new-db> while it streams from the store, hashing it on the way; the database
+# counts only when the whole stream matched the sidecar (else it is dropped). Overlapping
+# the download with pg_restore makes the restore as fast as a bare pg_restore of a local
+# file, and needs no free disk for the dump; nothing is renamed to the target before the
+# check passed. Status 0 restored and verified; 1 failed; 3 the backup does not verify.
+restore_stream() {
+  local container=$1 user=$2 fresh=$3 key=$4 expected actual status sha_status=0 full
+  expected=$(s3_sidecar_sha "$key") || return
+  echo "restore: restoring $key into the new database '$fresh', checking its SHA-256 as it streams" >&2
+  RESTORE_NEW_DB=$fresh
+  if ! pg_short "$container" createdb --no-password --username="$user" --template=template0 "$fresh"; then
+    RESTORE_NEW_DB=""
+    echo "restore: could not create the database '$fresh'" >&2
+    return 1
+  fi
+  rm -f "$RESTORE_WORK/sha.fifo" "$RESTORE_WORK/sha"
+  mkfifo "$RESTORE_WORK/sha.fifo" || return 1
+  sha256sum <"$RESTORE_WORK/sha.fifo" >"$RESTORE_WORK/sha" &
+  local sha_pid=$!
+  s3_rclone cat "$(s3_path "$key")" | tee "$RESTORE_WORK/sha.fifo" |
+    pg_tool "$container" pg_restore --no-password --username="$user" --dbname="$fresh" \
+      --single-transaction --exit-on-error --no-owner --no-privileges
+  status=("${PIPESTATUS[@]}")
+  wait "$sha_pid" || sha_status=$?
+  actual=$(cut -d' ' -f1 "$RESTORE_WORK/sha" 2>/dev/null) || actual=""
+  if [ "${status[0]}" -ne 0 ]; then
+    echo "restore: download of $key failed (rclone exit ${status[0]}); dropping the incomplete database '$fresh'" >&2
+    restore_cleanup >/dev/null
+    return 1
+  fi
+  if [ "${status[2]}" -ne 0 ]; then
+    restore_cleanup >/dev/null
+    # pg_restore stopped before the end of the stream: hash the whole object to tell a
+    # corrupt backup from a restore that failed on good bytes.
+    full=$(s3_rclone cat "$(s3_path "$key")" | sha256sum | cut -d' ' -f1)
+    if [ "$full" != "$expected" ]; then
+      echo "s3: checksum mismatch for $key: sidecar $expected, stored ${full:-?}" >&2
+      return 3
+    fi
+    echo "restore: pg_restore failed (exit ${status[2]}); dropped the incomplete database '$fresh'; the target is untouched" >&2
+    return 1
+  fi
+  if [ "${status[1]}" -ne 0 ] || [ "$sha_status" -ne 0 ] || ! [[ "$actual" =~ ^[0-9a-f]{64}$ ]]; then
+    echo "restore: the SHA-256 of $key could not be computed (tee exit ${status[1]}, sha256sum exit $sha_status); dropping '$fresh'" >&2
+    restore_cleanup >/dev/null
+    return 1
+  fi
+  if [ "$actual" != "$expected" ]; then
+    echo "s3: checksum mismatch for $key: sidecar $expected, downloaded $actual" >&2
+    restore_cleanup >/dev/null
+    return 3
+  fi
+  echo "restore: checksum ok (sha256 ${actual:0:12}): '$fresh' holds $key" >&2
+  RESTORE_NEW_DB=$fresh
+}
+
+# restore_each <name> <ext> <command> [args...]: runs "<command> [args...] <key>" for the
+# candidate backups (restore_candidates), newest first, until one succeeds, falling back to
+# the next one while a backup does not verify (status 3). Sets RESTORED_KEY and
+# RESTORE_SKIPPED (the keys that did not verify, with why).
+restore_each() {
+  local name=$1 ext=$2 candidates key status err
+  shift 2
+  RESTORED_KEY="" RESTORE_SKIPPED=()
+  if ! candidates=$(restore_candidates "$name" "$ext"); then
+    echo "restore: no complete backup of $name under s3://$S3_BUCKET/$S3_PREFIX" >&2
+    return 1
+  fi
+  err=$(mktemp)
+  while IFS= read -r key; do
+    status=0
+    "$@" "$key" 2>"$err" || status=$?
+    cat "$err" >&2
+    if [ "$status" -eq 0 ]; then
+      RESTORED_KEY=$key
+      [ "${#RESTORE_SKIPPED[@]}" -eq 0 ] ||
+        echo "restore: falling back to $key, the newest backup that verifies (skipped: $(printf '%s; ' "${RESTORE_SKIPPED[@]}"))" >&2
+      rm -f "$err"
+      return 0
+    fi
+    if [ "$status" -ne 3 ] || [ -n "${RESTORE_KEY:-}" ]; then
+      rm -f "$err"
+      return 1
+    fi
+    RESTORE_SKIPPED+=("$key does not verify ($(tail -n 1 "$err" | sed 's/^s3: //'))")
+    echo "restore: $key does not verify; trying the next newest backup" >&2
+  done <<<"$candidates"
+  rm -f "$err"
+  echo "restore: no backup of $name verifies: $(printf '%s; ' "${RESTORE_SKIPPED[@]}")" >&2
+  return 1
+}
+
+# restore_fetch_to <file> <key>: downloads and verifies <key> into <file> (restore_each's command for Redis).
+restore_fetch_to() {
+  echo "restore: fetching $2" >&2
+  s3_fetch_verified "$2" "$1"
+}
+
 # restore_postgres <database> <target> <key|""> <replace:0|1>: the `postgres` command.
 restore_postgres() {
-  local database=$1 target=$2 replace=$4 container user file status=0 fresh old exists=0
+  local database=$1 target=$2 replace=$4 container user status=0 fresh old exists=0
   RESTORE_KEY=$3
   read -r container user <<<"$(pg_entry "$database")" || return 2
   [ -n "$container" ] || return 2
@@ -186,27 +253,9 @@ restore_postgres() {
     *) return 1 ;;
   esac
 
-  file="$RESTORE_WORK/postgres-$database.dump"
-  restore_fetch "postgres-$database" dump "$file" || return 1
   fresh="${target:0:45}_restore_$(job_run_id)"
-  echo "restore: checksum ok; restoring $RESTORED_KEY into the new database '$fresh'" >&2
   RESTORE_PG=("$container" "$user")
-  RESTORE_NEW_DB=$fresh
-  if ! pg_short "$container" createdb --no-password --username="$user" --template=template0 "$fresh"; then
-    RESTORE_NEW_DB=""
-    rm -f "$file"
-    echo "restore: could not create the database '$fresh'" >&2
-    return 1
-  fi
-  if ! pg_tool "$container" pg_restore --no-password --username="$user" --dbname="$fresh" \
-    --single-transaction --exit-on-error --no-owner --no-privileges <"$file"; then
-    echo "restore: pg_restore failed; dropping the incomplete database '$fresh'; '$target' is untouched" >&2
-    restore_cleanup >/dev/null
-    rm -f "$file"
-    return 1
-  fi
-  rm -f "$file"
-
+  restore_each "postgres-$database" dump restore_stream "$container" "$user" "$fresh" || return 1
   if [ "$exists" = 1 ]; then
     old="${target:0:34}_replaced_$(date -u +%Y%m%d%H%M%S)"
     # No new sessions, end the open ones, then both renames in one transaction: a failure
@@ -239,7 +288,7 @@ restore_postgres() {
 restore_redis() {
   local container=$1 output=$2
   RESTORE_KEY=$3
-  restore_fetch "redis-$container" rdb "$output.partial" || return 1
+  restore_each "redis-$container" rdb restore_fetch_to "$output.partial" || return 1
   mv "$output.partial" "$output"
   echo "restore: checksum ok; wrote $RESTORED_KEY to $output" >&2
 }

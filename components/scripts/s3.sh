@@ -241,12 +241,10 @@ s3_sidecar_ok() {
   [[ "$1" =~ ^[0-9a-f]{64}\ \ (.+)$ ]] && [ "${BASH_REMATCH[1]}" = "$2" ]
 }
 
-# s3_fetch_verified <key> <file>: downloads a backup, hashing it as it arrives, and checks it
-# against its sidecar. Removes <file> on any failure. Status 1: the store or the local disk
-# failed (nothing is known about the backup); 3: the backup does not verify (no or a
-# malformed sidecar, or the bytes do not match it).
-s3_fetch_verified() {
-  local key=$1 file=$2 sidecar expected actual status
+# s3_sidecar_sha <key>: prints the SHA-256 the sidecar of <key> holds. Status 1: the store
+# failed; 3: no usable sidecar (empty, or not "<64 hex>  ...").
+s3_sidecar_sha() {
+  local key=$1 sidecar expected
   if ! sidecar=$(s3_rclone cat "$(s3_path "$key.sha256")"); then
     echo "s3: cannot read the sidecar $key.sha256" >&2
     return 1
@@ -260,6 +258,16 @@ s3_fetch_verified() {
     echo "s3: the sidecar $key.sha256 holds no SHA-256 ('${sidecar:0:80}')" >&2
     return 3
   fi
+  printf '%s\n' "$expected"
+}
+
+# s3_fetch_verified <key> <file>: downloads a backup, hashing it as it arrives, and checks it
+# against its sidecar. Removes <file> on any failure. Status 1: the store or the local disk
+# failed (nothing is known about the backup); 3: the backup does not verify (no or a
+# malformed sidecar, or the bytes do not match it).
+s3_fetch_verified() {
+  local key=$1 file=$2 expected actual status
+  expected=$(s3_sidecar_sha "$key") || return
   s3_rclone cat "$(s3_path "$key")" | tee "$file" | sha256sum >"$file.sha"
   status=("${PIPESTATUS[@]}")
   actual=$(cut -d' ' -f1 "$file.sha" 2>/dev/null)

@@ -124,7 +124,7 @@ describe("restore-check.sh RESTORE_CHECK_MODE=freshness: the daily backup age ch
             RESTORE_CHECK_NOW: "2026-11-03T06:00:00Z",
         });
         assert.equal(reachable.code, 0, reachable.stderr);
-        assert.ok(rcloneCalls().some((c) => / copyto /.test(c)), `restore mode downloads the dump: ${rcloneCalls().join(" | ")}`);
+        assert.ok(rcloneCalls().some((c) => / cat \S+\.dump$/.test(c)), `restore mode downloads the dump: ${rcloneCalls().join(" | ")}`);
     });
 
     it("alerts once, naming both sources, when the newest backups are 27 hours old", async () => {

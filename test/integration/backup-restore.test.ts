@@ -126,7 +126,8 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         try {
             const envFile = path.join(dir, "shop-staging-backup.env");
             fs.writeFileSync(envFile, renderEnvFile(env), { mode: 0o600 });
-            const r = await runScript(scripts.restore, ["--env-file", envFile, "list", "postgres", source], {});
+            // Owned by whoever runs the test: root in CI, as on the VPS.
+            const r = await runScript(scripts.restore, ["--env-file", envFile, "list", "postgres", source], { VPS_JOBS_ENV_OWNER_UID: String(process.getuid!()) });
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.stdout.trim().split("\n").length, 2);
         } finally {

@@ -3,7 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FaultLab, FaultOutcome } from "./helpers/faults";
-import { runScript, scripts } from "./helpers/s3-scripts";
+import { runScript, scripts, scriptsDir } from "./helpers/s3-scripts";
+import { execFile } from "child_process";
+import { promisify } from "util";
 import { needCommand } from "../helpers/tools";
 
 /** Fails a test under CI, skips it elsewhere, when the machine cannot make the fault (mount needs root). */
@@ -64,7 +66,7 @@ describe("the jobs under faults (issue 10)", function () {
         assert.equal(check, 1, show(o));
         assert.equal(o.falseOk, false, show(o));
         const text = o.texts.join("\n");
-        assert.match(text, /backup freshness check FAILED: .*clock skew: .*20361103T030000Z-0badc10c\.dump is stamped \d+ h in the future/);
+        assert.match(text, /backup freshness check FAILED: .*clock skew: .*20361103T030000Z\.dump is stamped \d+ h in the future/);
         assert.match(text, /the newest complete backup is 1011 h old \(limit 26 h\)/);
         assert.equal(restore, 0, show(o));
         assert.match(o.notes[0], /20261001T030000Z/, "restore.sh took the newest backup that is not from the future");
@@ -149,6 +151,29 @@ describe("the jobs under faults (issue 10)", function () {
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
+        });
+    });
+
+    describe("messages that name the cause (issue 10, item 12)", () => {
+        const explain = async (stderr: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-err-"));
+            try {
+                fs.writeFileSync(path.join(dir, "err"), stderr);
+                const { stdout } = await promisify(execFile)("bash", ["-c", '. "$1/db.sh"; pg_explain_error "$2" shop', "-", scriptsDir, path.join(dir, "err")]);
+                return stdout.trim();
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+
+        it("a wrong password is a refused login, not an unreachable server", async () => {
+            const m = await explain('psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  password authentication failed for user "shop"\n');
+            assert.match(m, /^PostgreSQL refused the login of user 'shop' \(wrong or missing password\)/);
+        });
+
+        it("a refused connection is an unreachable server", async () => {
+            const m = await explain('psql: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n');
+            assert.match(m, /^cannot reach PostgreSQL: /);
         });
     });
 });

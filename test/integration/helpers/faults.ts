@@ -265,9 +265,10 @@ export class FaultLab {
         const env = this.env(prefix, [this.small]);
         const real = await runScript(scripts.backup, [], { ...env, BACKUP_TIME: "2026-10-01T03:00:00Z" });
         if (real.code !== 0) throw new Error(`backup failed: ${real.stderr}`);
-        // What a host whose clock said 2036 would have written: a complete, verifying backup.
+        // What a host whose clock said 2036 would have written: a complete, verifying backup
+        // (named as backups were before run ids, which both the old and the new scripts read).
         const [key] = (await this.completeObjects(prefix)).complete;
-        const futureBase = path.posix.basename(key).replace(/20261001T030000Z(-[0-9a-f]{8})?/, "20361103T030000Z-0badc10c");
+        const futureBase = path.posix.basename(key).replace(/20261001T030000Z(-[0-9a-f]{8})?/, "20361103T030000Z");
         const futureKey = `${path.posix.dirname(key)}/${futureBase}`;
         const bytes = await this.s3.read(key);
         await this.s3.put(futureKey, bytes);
