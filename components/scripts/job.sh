@@ -106,7 +106,8 @@ job_lock() {
   JOB_LOCK_FILE="$dir/vps-jobs-$1.lock"
   exec 9<>"$JOB_LOCK_FILE"
   if ! flock --nonblock 9; then
-    JOB_LOCK_HELD_SINCE=$(head -n 1 "$JOB_LOCK_FILE" 2>/dev/null)
+    JOB_LOCK_HELD_SINCE=""
+    read -r JOB_LOCK_HELD_SINCE _ <"$JOB_LOCK_FILE" 2>/dev/null || true
     [[ "$JOB_LOCK_HELD_SINCE" =~ ^[0-9]+$ ]] || JOB_LOCK_HELD_SINCE=$JOB_STARTED
     return 3
   fi

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -237,6 +237,25 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.match(lines[1], new RegExp(`^- container ${rc("gone")} is missing; ${rc("gone")}: restart failed: `));
         assert.match(lines[2], new RegExp(`^- pg_isready -U postgres in ${rc("deadpg")} exited 2; ${rc("deadpg")}: restarted, still failing after 2 s$`));
         assert.equal(lines.length, 3);
+    });
+
+    it("alerts, instead of skipping silently, when an earlier run has held the lock past HC_STALE_LOCK_SECONDS", async function () {
+        const lock = path.join(stateDir, "vps-jobs-health-check.lock");
+        // A run that started 10 minutes ago and still holds the lock (a stuck run).
+        fs.writeFileSync(lock, `${Math.floor(Date.now() / 1000) - 600} 1\n`);
+        const holder = spawn("flock", [lock, "sleep", "30"], { stdio: "ignore" });
+        try {
+            await new Promise((r) => setTimeout(r, 300));
+            const fresh = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("none"), HC_STALE_LOCK_SECONDS: "900" }));
+            assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+            assert.match(fresh.stdout, /another run has held .* for \d+ s; skipping this one/);
+            const stale = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("none") }));
+            assert.equal(stale.code, 1, stale.stdout + stale.stderr);
+            assert.equal(receiver.texts().length, 1);
+            assert.match(receiver.texts()[0], /FAILURE: health check not run: the health-check run started 6\d\d s ago still holds .* \(stuck; limit HC_STALE_LOCK_SECONDS=240\)/);
+        } finally {
+            holder.kill();
+        }
     });
 
     it("does not restart a container that Docker is still starting, even when its URL fails (a deploy in progress)", async function () {
