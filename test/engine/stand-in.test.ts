@@ -61,6 +61,7 @@ describe("provider stand-ins", () => {
             { type: "docker:index/network:Network", base: { name: "n", internal: false }, change: { internal: true }, expect: "replace", why: "every network input is ForceNew" },
             { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1", keepLocally: false }, change: { keepLocally: true }, expect: "update", why: "keepLocally is updatable" },
             { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1" }, change: { name: "a:2" }, expect: "replace", why: "name is ForceNew" },
+            { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1" }, change: { build: { context: "." } }, expect: "replace", why: "build's fields are ForceNew" },
             { type: "command:remote:Command", base: { create: "a", triggers: ["1"] }, change: { triggers: ["2"] }, expect: "replace", why: "triggers is replaceOnChanges" },
             { type: "command:remote:Command", base: { create: "a", stdin: "x" }, change: { create: "b", stdin: "y" }, expect: "update", why: "only triggers replaces" },
             { type: "cloudflare:index/dnsRecord:DnsRecord", base: { zoneId: "z", type: "A", content: "1.2.3.4" }, change: { content: "1.2.3.5" }, expect: "update", why: "content is updated in place" },
@@ -82,11 +83,27 @@ describe("provider stand-ins", () => {
             });
         }
 
-        it("asks for delete-before-replace on a container replacement only (pulumi-docker's DeleteBeforeReplace), never on an update", () => {
+        it("asks for delete-before-replace as the real providers do: every container, a volume or network the program named, never an update", () => {
             const s = sandbox().standIn();
-            assert.equal(s.diff("id", urn(CONTAINER, "c"), { image: "a" }, { image: "b" }).deleteBeforeReplace, true);
-            assert.equal(s.diff("id", urn(CONTAINER, "c"), { image: "a", memory: 1 }, { image: "a", memory: 2 }).deleteBeforeReplace, false);
-            assert.equal(s.diff("id", urn("docker:index/volume:Volume", "v"), { name: "a" }, { name: "b" }).deleteBeforeReplace, false);
+            const checked = (type: string, inputs: Record<string, unknown>) => s.check(urn(type, "r"), {}, inputs, "seed").inputs;
+            const dbr = (type: string, olds: Record<string, unknown>, news: Record<string, unknown>) =>
+                s.diff("id", urn(type, "r"), checked(type, olds), checked(type, news)).deleteBeforeReplace;
+            assert.equal(dbr(CONTAINER, { image: "a" }, { image: "b" }), true, "pulumi-docker: DeleteBeforeReplace on docker_container");
+            assert.equal(dbr(CONTAINER, { image: "a", memory: 1 }, { image: "a", memory: 2 }), false, "an update is never a replacement");
+            assert.equal(dbr("docker:index/volume:Volume", { name: "v", labels: [] }, { name: "v", labels: [{ label: "a", value: "b" }] }), true, "a named volume");
+            assert.equal(dbr("docker:index/network:Network", { name: "n", internal: false }, { name: "n", internal: true }), true, "a named network");
+            assert.equal(dbr("docker:index/remoteImage:RemoteImage", { name: "a:1" }, { name: "a:2" }), false, "an image's name is not auto-named");
+            assert.equal(dbr("cloudflare:index/dnsRecord:DnsRecord", { zoneId: "z", type: "A" }, { zoneId: "z", type: "AAAA" }), false, "DNS records replace create-first");
+            const cmd = sandbox().standIn("command");
+            assert.equal(cmd.diff("id", urn("command:remote:Command", "c"), { triggers: ["1"] }, { triggers: ["2"] }).deleteBeforeReplace, false, "the command provider leaves it to the program");
+        });
+
+        it("auto-names a bucket unless the program gives a name or a prefix", () => {
+            const s = sandbox().standIn("aws");
+            const u = urn("aws:s3/bucket:Bucket", "shop-backups");
+            assert.match(String(s.check(u, {}, {}, "seed").inputs.bucket), /^shop-backups-[0-9a-f]{7}$/);
+            assert.equal(s.check(u, {}, { bucketPrefix: "shop-" }, "seed").inputs.bucket, undefined);
+            assert.equal(s.check(u, {}, { bucket: "mine" }, "seed").inputs.bucket, "mine");
         });
 
         it("compares the old inputs, so computed outputs and auto-names never show as changes", () => {
@@ -142,6 +159,12 @@ describe("provider stand-ins", () => {
             const a = s.check(urn("docker:index/volume:Volume", "v"), {}, { name: "shop-staging-postgres-data" }, "seed").inputs;
             assert.equal(a.name, "shop-staging-postgres-data");
             assert.deepEqual(a[DEFAULTS_KEY], []);
+        });
+
+        it("adds __defaults for the bridged packages only (the command provider is native)", () => {
+            const { standIn } = sandbox();
+            assert.deepEqual(standIn("cloudflare").check(urn("cloudflare:index/dnsRecord:DnsRecord", "r"), {}, { type: "A" }, "").inputs[DEFAULTS_KEY], []);
+            assert.equal(DEFAULTS_KEY in standIn("command").check(urn("command:remote:Command", "c"), {}, { create: "x" }, "").inputs, false);
         });
 
         it("fails a type it has no rule for, naming the file to add it to", () => {

@@ -15,7 +15,7 @@
  *   nothing changes.
  */
 import { appendEntry, JournalEntry, JournalMethod } from "./journal";
-import { CreateContext, forcesReplacement, INVOKES, RULES, TypeRule } from "./rules";
+import { BRIDGED_PACKAGES, CreateContext, forcesReplacement, INVOKES, requestsDeleteBeforeReplace, RULES, TypeRule } from "./rules";
 import { containsUnknown, digest, redact, reveal, sameValue, UNKNOWN } from "./values";
 import { World } from "./world";
 
@@ -89,16 +89,15 @@ export class StandIn {
             return { inputs: news, failures: [{ property: "", reason }] };
         }
         const inputs: Props = { ...news };
-        if (rule.autoName) {
-            const key = rule.autoName;
-            const defaults: string[] = [];
-            if (inputs[key] === undefined || inputs[key] === null) {
-                const oldDefaults = Array.isArray(olds[DEFAULTS_KEY]) ? (olds[DEFAULTS_KEY] as string[]) : [];
-                inputs[key] = oldDefaults.includes(key) && typeof olds[key] === "string" ? olds[key] : `${name}-${digest(`${randomSeed}\0${urn}`, 7)}`;
-                defaults.push(key);
-            }
-            inputs[DEFAULTS_KEY] = defaults;
+        const defaults: string[] = [];
+        const auto = rule.autoName;
+        const unset = (k: string) => inputs[k] === undefined || inputs[k] === null;
+        if (auto && unset(auto.key) && (auto.conflictsWith ?? []).every(unset)) {
+            const oldDefaults = Array.isArray(olds[DEFAULTS_KEY]) ? (olds[DEFAULTS_KEY] as string[]) : [];
+            inputs[auto.key] = oldDefaults.includes(auto.key) && typeof olds[auto.key] === "string" ? olds[auto.key] : `${name}-${digest(`${randomSeed}\0${urn}`, 7)}`;
+            defaults.push(auto.key);
         }
+        if (BRIDGED_PACKAGES.includes(this.options.pkg)) inputs[DEFAULTS_KEY] = defaults;
         this.journal("check", { urn, type, inputs });
         return { inputs, failures: [] };
     }
@@ -111,7 +110,7 @@ export class StandIn {
         const keys = [...new Set([...Object.keys(oldInputs), ...Object.keys(news)])].filter((k) => !ignored.has(k)).sort();
         const changes = keys.filter((k) => containsUnknown(news[k]) || !sameValue(oldInputs[k], news[k]));
         const replaces = changes.filter((k) => forcesReplacement(rule, k));
-        const deleteBeforeReplace = replaces.length > 0 && rule.deleteBeforeReplace === true;
+        const deleteBeforeReplace = replaces.length > 0 && requestsDeleteBeforeReplace(rule, news, DEFAULTS_KEY);
         const decision = replaces.length > 0 ? "replace" : changes.length > 0 ? "update" : "none";
         this.journal("diff", { urn, type, id, inputs: news, changes, replaces, decision, deleteBeforeReplace });
         return { changes, replaces, deleteBeforeReplace };

@@ -7,6 +7,11 @@
  * v4.5.0 bridged, command 1.2.1, aws 7.48.0 = hashicorp/terraform-provider-aws v6
  * bridged, cloudflare 6.22.1 = cloudflare/terraform-provider-cloudflare v5 bridged).
  *
+ * Delete-before-replace: requested by pulumi-docker for every container (its
+ * `DeleteBeforeReplace: true`), and by the bridge for a replacement whose auto-named
+ * input the program set itself (a named volume or network). The program's own
+ * `deleteBeforeReplace` option, when set, overrides either way (the engine's rule).
+ *
  * Granularity: a top-level input. For a bridged provider a change anywhere inside a block
  * forces a replacement when the block or any field in it is `ForceNew`/`RequiresReplace`
  * (the bridge reports the top-level property); the rules below list top-level names.
@@ -41,11 +46,13 @@ export interface TypeRule {
     /** The provider asks for delete-before-replace on every replacement of this type. */
     deleteBeforeReplace?: boolean;
     /**
-     * The input the provider fills in `check` when the program leaves it unset:
-     * `<resource name>-<7 random hex>`, kept across updates, fresh on a replacement
-     * (the engine re-runs check without old inputs before a replacement).
+     * The input a bridged provider auto-names in `check` when the program leaves it unset
+     * (and none of `conflictsWith` is set): `<resource name>-<7 random hex>`, kept across
+     * updates, fresh on a replacement (the engine re-checks without old inputs first).
+     * When the program sets it, a replacement is delete-before-replace: two resources
+     * cannot share one name (pulumi-terraform-bridge `nameRequiresDeleteBeforeReplace`).
      */
-    autoName?: string;
+    autoName?: { key: string; conflictsWith?: string[] };
     /** The id a create returns. */
     id(ctx: CreateContext): string;
     /** Outputs the provider computes beyond the inputs (only keys the inputs lack are added). */
@@ -94,13 +101,13 @@ export const RULES: Record<string, TypeRule> = {
             "waitTimeout",
         ],
         deleteBeforeReplace: true,
-        autoName: "name",
+        autoName: { key: "name" },
         id: hex64,
         computed: () => ({ exitCode: 0, networkData: [] }),
     },
     "docker:index/remoteImage:RemoteImage": {
-        source: `${KREUZWERKER}image.go (name, pullTriggers, triggers, platform ForceNew)`,
-        replaceOn: ["name", "pullTriggers", "triggers", "platform"],
+        source: `${KREUZWERKER}image.go (name, pullTriggers, triggers, platform, build ForceNew; name not auto-named: a Fields override in pulumi-docker)`,
+        replaceOn: ["name", "pullTriggers", "triggers", "platform", "build"],
         // The image id is the content's, so the same reference gives the same id on every pull.
         id: (ctx) => `sha256:${digest(String(ctx.inputs.name))}${ctx.inputs.name}`,
         computed: (ctx) => {
@@ -112,14 +119,14 @@ export const RULES: Record<string, TypeRule> = {
     "docker:index/network:Network": {
         source: `${KREUZWERKER}network.go (every input ForceNew)`,
         replaceOn: "all",
-        autoName: "name",
+        autoName: { key: "name" },
         id: hex64,
         computed: () => ({ scope: "local", driver: "bridge" }),
     },
     "docker:index/volume:Volume": {
         source: `${KREUZWERKER}volume.go (every input ForceNew)`,
         replaceOn: "all",
-        autoName: "name",
+        autoName: { key: "name" },
         // A Docker volume's id is its name.
         id: (ctx) => String(ctx.inputs.name),
         computed: (ctx) => ({ driver: "local", mountpoint: `/var/lib/docker/volumes/${ctx.inputs.name}/_data` }),
@@ -137,8 +144,9 @@ export const RULES: Record<string, TypeRule> = {
         computed: () => ({ proxiable: true, createdOn: "2026-01-01T00:00:00Z", modifiedOn: "2026-01-01T00:00:00Z" }),
     },
     "aws:s3/bucket:Bucket": {
-        source: `${AWS} aws_s3_bucket: bucket, bucket_prefix, bucket_namespace, object_lock_enabled, region ForceNew`,
+        source: `${AWS} aws_s3_bucket: bucket, bucket_prefix, bucket_namespace, object_lock_enabled, region ForceNew; bucket auto-named unless bucketPrefix is set`,
         replaceOn: ["bucket", "bucketPrefix", "bucketNamespace", "objectLockEnabled", "region"],
+        autoName: { key: "bucket", conflictsWith: ["bucketPrefix"] },
         id: bucketName,
         computed: (ctx) => {
             const bucket = bucketName(ctx);
@@ -168,8 +176,9 @@ export const RULES: Record<string, TypeRule> = {
         }),
     },
     "aws:iam/userPolicy:UserPolicy": {
-        source: `${AWS} aws_iam_user_policy: name, name_prefix, user ForceNew`,
+        source: `${AWS} aws_iam_user_policy: name, name_prefix, user ForceNew; name auto-named`,
         replaceOn: ["name", "namePrefix", "user"],
+        autoName: { key: "name", conflictsWith: ["namePrefix"] },
         id: (ctx) => `${ctx.inputs.user}:${ctx.inputs.name ?? ctx.name}`,
     },
     "aws:iam/accessKey:AccessKey": {
@@ -196,6 +205,12 @@ function bucketSettings(token: string, tfName: string, extraForceNew: string[] =
     };
 }
 
+/**
+ * Packages served by pulumi-terraform-bridge: their check lists the inputs the provider
+ * filled itself under `__defaults`, which the bridge's delete-before-replace rule reads.
+ */
+export const BRIDGED_PACKAGES = ["docker", "aws", "cloudflare"];
+
 /** Function results the program asks for (invokes), by token. */
 export const INVOKES: Record<string, (args: Record<string, any>) => Record<string, unknown>> = {
     // cloudflare 6.x getZone: by zoneId or by filter.name; the zone id is 32 hex characters.
@@ -209,4 +224,16 @@ export const INVOKES: Record<string, (args: Record<string, any>) => Record<strin
 /** Whether a change of input `key` replaces a resource of this rule. */
 export function forcesReplacement(rule: TypeRule, key: string): boolean {
     return rule.replaceOn === "all" ? !(rule.updatable ?? []).includes(key) : rule.replaceOn.includes(key);
+}
+
+/**
+ * Whether the provider asks for delete-before-replace when replacing with these (checked)
+ * inputs: always for some types, and for a bridged type whose auto-named input the
+ * program set itself (the bridge only knows that from `__defaults`).
+ */
+export function requestsDeleteBeforeReplace(rule: TypeRule, news: Record<string, unknown>, defaultsKey: string): boolean {
+    if (rule.deleteBeforeReplace) return true;
+    const defaults = news[defaultsKey];
+    if (!rule.autoName || !Array.isArray(defaults)) return false;
+    return news[rule.autoName.key] !== undefined && !defaults.includes(rule.autoName.key);
 }

@@ -1,5 +1,5 @@
 /**
- * A stand-in resource provider plugin: `test/engine/bin/pulumi-resource-<package>` runs
+ * A stand-in resource provider plugin: `test/engine/plugins/pulumi-resource-<package>` runs
  * this file with the package's name. It serves Pulumi's ResourceProvider gRPC protocol
  * with the SDK's own generated stubs (`@pulumi/pulumi/proto`) on a loopback port and
  * prints the port, as every provider plugin does, then answers the engine with
