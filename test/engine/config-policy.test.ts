@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { synthShippedStack } from "../helpers/synth";
 import { needCommand } from "../helpers/tools";
-import { PULUMI_CLI_INSTALL } from "./cli";
+import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
 import { BUCKET } from "./expect";
 import { ensurePolicyPackInstalled, explain, OperationResult, PROJECT, ROOT, Sandbox } from "./harness";
 
@@ -30,7 +30,7 @@ describe("engine: config validation and the policy pack through the CLI", functi
     const previews: Record<string, OperationResult> = {};
 
     before(async function () {
-        needCommand(this, "pulumi", PULUMI_CLI_INSTALL);
+        needCommand(this, PULUMI_CLI, PULUMI_CLI_INSTALL);
         ensurePolicyPackInstalled();
         sandbox = Sandbox.create("config");
         for (const [name, file] of Object.entries(STACKS)) await sandbox.createStack({ name, file });

@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { PULUMI_CLI_BIN, PULUMI_CLI_ROOT } from "./cli";
+import { PULUMI_CLI, PULUMI_CLI_BIN, PULUMI_CLI_ROOT } from "./cli";
 import { JournalEntry, readJournal } from "./stand-in/journal";
 import { StandIn } from "./stand-in/provider";
 import { World } from "./stand-in/world";
@@ -34,10 +34,6 @@ export const PLUGINS = path.join(ROOT, "test", "engine", "plugins");
 export const POLICY_PACK = path.join(PLUGINS, "policy-pack");
 const ENTRY = path.join(ROOT, "infra", "index.ts");
 const PROGRAM_DIRS = ["infra", "stacks", "components"].map((d) => path.join(ROOT, d) + path.sep);
-
-// The CLI and the stand-ins on this process's PATH too, so that `needCommand(this,
-// "pulumi", ...)` finds the CLI where the setup script builds it.
-process.env.PATH = [PULUMI_CLI_BIN, process.env.PATH].join(path.delimiter);
 
 /**
  * Installs the policy pack's own dependencies (`npm ci --prefix policies`) when they are
@@ -229,7 +225,7 @@ export class Sandbox {
     cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
         return new Promise((resolve) => {
             execFile(
-                path.join(PULUMI_CLI_BIN, "pulumi"),
+                PULUMI_CLI,
                 [...args, "--non-interactive"],
                 { cwd: this.workDir, env: { ...process.env, ...this.env }, maxBuffer: 64 * 1024 * 1024 },
                 (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

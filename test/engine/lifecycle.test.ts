@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { needCommand } from "../helpers/tools";
-import { PULUMI_CLI_INSTALL } from "./cli";
+import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
 import {
     APPLICATION_TYPES,
     BUCKET,
@@ -32,7 +32,7 @@ describe("engine: the staging stack's lifecycle", function () {
     let firstVolumes: Map<string, string>;
 
     before(async function () {
-        needCommand(this, "pulumi", PULUMI_CLI_INSTALL);
+        needCommand(this, PULUMI_CLI, PULUMI_CLI_INSTALL);
         sandbox = Sandbox.create("staging");
         // The documented first run (Pulumi.staging.yaml): no bucket to adopt yet, so
         // adoptExisting is false for that one `pulumi up`.

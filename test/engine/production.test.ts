@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { needCommand } from "../helpers/tools";
-import { PULUMI_CLI_INSTALL } from "./cli";
+import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
 import { APPLICATION_TYPES, BUCKET_TYPES, calls, CONTAINER, describeMutations, indexOf, named, VOLUME } from "./expect";
 import { explain, ROOT, Sandbox } from "./harness";
 
@@ -26,7 +26,7 @@ describe("engine: the production stack and its destroy guard", function () {
     const guardUrn = () => sandbox.resources("production").find((r) => r.type === GUARD)?.urn;
 
     before(async function () {
-        needCommand(this, "pulumi", PULUMI_CLI_INSTALL);
+        needCommand(this, PULUMI_CLI, PULUMI_CLI_INSTALL);
         sandbox = Sandbox.create("production");
         secrets = await sandbox.createStack({ name: "production", file: path.join(ROOT, "Pulumi.production.yaml") });
         const up = await sandbox.up("production");
