@@ -178,6 +178,11 @@ export class Sandbox {
         }
     }
 
+    /** Removes config values of a stack (`pulumi config rm --path`), e.g. a whole service. */
+    async removeConfig(stackName: string, keys: string[]): Promise<void> {
+        for (const key of keys) await this.stack(stackName).removeConfig(fullKey(key), true);
+    }
+
     stack(name: string): Stack {
         const stack = this.stacks.get(name);
         if (!stack) throw new Error(`no stack ${name} in this sandbox`);

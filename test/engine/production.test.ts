@@ -68,6 +68,19 @@ describe("engine: the production stack and its destroy guard", function () {
         assert.equal(guardUrn() !== undefined && sandbox.resources("production").find((r) => r.type === GUARD)!.protect, true);
     });
 
+    it("with the guard, removing a service from the config deletes its container, image and DNS records", async () => {
+        needs();
+        const frontend = custom().filter((r) => r.urn.includes("shop-production-frontend") || r.urn.includes("app.example.com"));
+        assert.ok(frontend.length >= 4, "the front end's container, image and DNS records");
+        await sandbox.removeConfig("production", ["services.frontend"]);
+        const mark = sandbox.mark();
+        const up = await sandbox.up("production");
+        assert.ok(up.ok, explain(up));
+        const deleted = new Set(calls(sandbox.since(mark), "delete").map((e) => e.urn));
+        assert.deepEqual(frontend.filter((r) => !deleted.has(r.urn)).map((r) => r.urn), []);
+        assert.equal(sandbox.resources("production").find((r) => r.type === GUARD)?.protect, true);
+    });
+
     it("3.6 an accidental destroy fails on the guard and deletes nothing at all", async () => {
         needs();
         const before = custom().length;
