@@ -44,3 +44,21 @@ export function indexOf(entries: JournalEntry[], pred: (e: JournalEntry) => bool
 export function describeMutations(entries: JournalEntry[]): string[] {
     return mutations(entries).map((e) => `${e.method} ${e.type} ${e.urn ? urnName(e.urn) : ""}`);
 }
+
+/**
+ * A resource's calls in `entries`, with the positions of the create of its replacement
+ * and of the delete of the old one (`oldId`); -1 when absent.
+ */
+export function replacement(entries: JournalEntry[], name: string, oldId: string | undefined): { calls: JournalEntry[]; created: number; deleted: number } {
+    const own = named(entries, name);
+    return {
+        calls: own,
+        created: indexOf(own, (e) => e.method === "create" && !e.preview),
+        deleted: indexOf(own, (e) => e.method === "delete" && e.id === oldId),
+    };
+}
+
+/** Every create, update or delete of a Docker volume. */
+export function volumeMutations(entries: JournalEntry[]): JournalEntry[] {
+    return mutations(entries).filter((e) => e.type === VOLUME);
+}

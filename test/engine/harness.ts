@@ -69,6 +69,17 @@ export interface StackSpec {
     secrets?: Record<string, string>;
 }
 
+/** A resource in a stack's checkpoint (the fields the suite reads). */
+export interface StateResource {
+    urn: string;
+    type: string;
+    id?: string;
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    dependencies?: string[];
+    outputs?: Record<string, unknown>;
+}
+
 /** One CLI operation's outcome: a failed operation is a value here, not an exception. */
 export interface OperationResult {
     ok: boolean;
@@ -222,6 +233,14 @@ export class Sandbox {
         );
     }
 
+    /** Sets config values (`pulumi config set --path`), runs `pulumi up`, and returns it with the journal entries it caused. */
+    async upWith(stackName: string, values: Record<string, string>): Promise<{ up: OperationResult; journal: JournalEntry[] }> {
+        await this.setConfig(stackName, values);
+        const mark = this.mark();
+        const up = await this.up(stackName);
+        return { up, journal: this.since(mark) };
+    }
+
     destroy(stackName: string): Promise<OperationResult> {
         return this.operation((onOutput) => this.stack(stackName).destroy({ onOutput, color: "never" }));
     }
@@ -243,8 +262,8 @@ export class Sandbox {
         return path.join(this.stateDir, ".pulumi", "stacks", PROJECT, `${stackName}.json`);
     }
 
-    /** The resources in the stack's state: URN, type, id, protect. */
-    resources(stackName: string): { urn: string; type: string; id?: string; protect?: boolean; retainOnDelete?: boolean }[] {
+    /** The resources in the stack's state as the checkpoint holds them. */
+    resources(stackName: string): StateResource[] {
         const file = this.stateFile(stackName);
         if (!fs.existsSync(file)) return [];
         return JSON.parse(fs.readFileSync(file, "utf8")).checkpoint?.latest?.resources ?? [];

@@ -16,9 +16,10 @@ import {
     calls,
     CONTAINER,
     describeMutations,
-    indexOf,
     named,
+    replacement,
     VOLUME,
+    volumeMutations,
 } from "./expect";
 import { explain, ROOT, Sandbox } from "./harness";
 import { mutations } from "./stand-in/journal";
@@ -84,45 +85,34 @@ describe("engine: the staging stack's lifecycle", function () {
         assert.deepEqual(describeMutations(journal), []);
     });
 
+    /** Sets a new image, runs `pulumi up`, and returns the journal and the container's replacement calls. */
+    async function newImage(key: string, image: string, container: string) {
+        const old = sandbox.resources("staging").find((r) => r.type === CONTAINER && r.urn.endsWith(`::${container}`))!;
+        const { up, journal } = await sandbox.upWith("staging", { [key]: image });
+        if (!up.ok) broken = `up with a new ${key}`;
+        assert.ok(up.ok, explain(up));
+        const replaced = replacement(journal, container, old.id);
+        assert.ok(replaced.created >= 0 && replaced.deleted >= 0, describeMutations(journal).join("\n"));
+        assert.deepEqual(calls(replaced.calls, "diff")[0].replaces, ["image"]);
+        return { old, journal, ...replaced };
+    }
+
     it("3.4 a new application image replaces its container create-before-delete, and touches no volume", async function () {
         needs();
-        const before = sandbox.resources("staging").find((r) => r.type === CONTAINER && r.urn.endsWith("::shop-staging-backend-container"))!;
-        await sandbox.setConfig("staging", { "services.backend.image": "ghcr.io/acme/shop-api:sha-4e5f6a7" });
-        const mark = sandbox.mark();
-        const up = await sandbox.up("staging");
-        if (!up.ok) broken = "up with a new application image";
-        assert.ok(up.ok, explain(up));
-        const journal = sandbox.since(mark);
-        const backend = named(journal, "shop-staging-backend-container");
-        const diff = calls(backend, "diff")[0];
-        assert.deepEqual(diff.replaces, ["image"]);
-        assert.equal(diff.deleteBeforeReplace, true, "the docker provider asks for delete-before-replace on every container");
-        const created = indexOf(backend, (e) => e.method === "create");
-        const deleted = indexOf(backend, (e) => e.method === "delete" && e.id === before.id);
-        assert.ok(created >= 0 && deleted >= 0, describeMutations(journal).join("\n"));
-        assert.ok(created < deleted, "the program's deleteBeforeReplace: false wins: the new container starts before the old one is deleted");
-        assert.notEqual(backend[created].inputs!.name, before.id, "the replacement has a fresh auto-name");
-        assert.deepEqual(calls(journal, "create", VOLUME).concat(calls(journal, "update", VOLUME), calls(journal, "delete", VOLUME)), []);
+        const { old, journal, ...backend } = await newImage("services.backend.image", "ghcr.io/acme/shop-api:sha-4e5f6a7", "shop-staging-backend-container");
+        assert.equal(calls(backend.calls, "diff")[0].deleteBeforeReplace, true, "the docker provider asks for delete-before-replace on every container");
+        assert.ok(backend.created < backend.deleted, "the program's deleteBeforeReplace: false wins: the new container starts before the old one is deleted");
+        assert.notEqual(backend.calls[backend.created].inputs!.name, old.outputs!.name, "the replacement has a fresh auto-name");
+        assert.deepEqual(volumeMutations(journal), []);
         assert.deepEqual(mutations(named(journal, "shop-staging-postgres-server-container")), [], "PostgreSQL is untouched");
     });
 
     it("3.4 a new PostgreSQL image replaces its container delete-before-replace, and touches no volume", async function () {
         needs();
-        const before = sandbox.resources("staging").find((r) => r.type === CONTAINER && r.urn.endsWith("::shop-staging-postgres-server-container"))!;
-        await sandbox.setConfig("staging", { "postgres.image": "postgres:16.7-alpine" });
-        const mark = sandbox.mark();
-        const up = await sandbox.up("staging");
-        if (!up.ok) broken = "up with a new PostgreSQL image";
-        assert.ok(up.ok, explain(up));
-        const journal = sandbox.since(mark);
-        const postgres = named(journal, "shop-staging-postgres-server-container");
-        assert.deepEqual(calls(postgres, "diff")[0].replaces, ["image"]);
-        const deleted = indexOf(postgres, (e) => e.method === "delete" && e.id === before.id);
-        const created = indexOf(postgres, (e) => e.method === "create");
-        assert.ok(created >= 0 && deleted >= 0, describeMutations(journal).join("\n"));
-        assert.ok(deleted < created, "two PostgreSQL servers never share the data volume: the old one is gone first");
-        assert.equal(postgres[created].inputs!.name, "shop-staging-postgres", "the fixed name comes back");
-        assert.deepEqual(calls(journal, "create", VOLUME).concat(calls(journal, "update", VOLUME), calls(journal, "delete", VOLUME)), []);
+        const { journal, ...postgres } = await newImage("postgres.image", "postgres:16.7-alpine", "shop-staging-postgres-server-container");
+        assert.ok(postgres.deleted < postgres.created, "two PostgreSQL servers never share the data volume: the old one is gone first");
+        assert.equal(postgres.calls[postgres.created].inputs!.name, "shop-staging-postgres", "the fixed name comes back");
+        assert.deepEqual(volumeMutations(journal), []);
         const image = named(journal, "shop-staging-postgres-server-image");
         assert.deepEqual(calls(image, "diff")[0].replaces, ["name"]);
     });

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { needCommand } from "../helpers/tools";
 import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
-import { APPLICATION_TYPES, BUCKET_TYPES, calls, CONTAINER, describeMutations, indexOf, named, VOLUME } from "./expect";
+import { APPLICATION_TYPES, BUCKET_TYPES, calls, CONTAINER, describeMutations, replacement, VOLUME, volumeMutations } from "./expect";
 import { explain, ROOT, Sandbox } from "./harness";
 
 const GUARD = "vps:index:DestroyGuard";
@@ -38,7 +38,7 @@ describe("engine: the production stack and its destroy guard", function () {
 
     it("the guard is in the state, protected, and depends on every other resource", () => {
         needs();
-        const state = sandbox.resources("production") as { urn: string; type: string; protect?: boolean; dependencies?: string[] }[];
+        const state = sandbox.resources("production");
         const guard = state.find((r) => r.type === GUARD);
         assert.ok(guard, "no DestroyGuard in the production state");
         assert.equal(guard.protect, true);
@@ -51,21 +51,14 @@ describe("engine: the production stack and its destroy guard", function () {
         const old = (suffix: string) => custom().find((r) => r.type === CONTAINER && r.urn.endsWith(suffix))!.id;
         const oldPostgres = old("::shop-production-postgres-server-container");
         const oldBackend = old("::shop-production-backend-container");
-        await sandbox.setConfig("production", { "postgres.image": POSTGRES_IMAGE, "services.backend.image": BACKEND_IMAGE });
-        const mark = sandbox.mark();
-        const up = await sandbox.up("production");
+        const { up, journal } = await sandbox.upWith("production", { "postgres.image": POSTGRES_IMAGE, "services.backend.image": BACKEND_IMAGE });
         assert.ok(up.ok, explain(up));
-        const journal = sandbox.since(mark);
-        const postgres = named(journal, "shop-production-postgres-server-container");
-        assert.ok(
-            indexOf(postgres, (e) => e.method === "delete" && e.id === oldPostgres) < indexOf(postgres, (e) => e.method === "create" && !e.preview),
-            describeMutations(journal).join("\n"),
-        );
-        const backend = named(journal, "shop-production-backend-container");
-        const created = indexOf(backend, (e) => e.method === "create" && !e.preview);
-        assert.ok(created >= 0 && created < indexOf(backend, (e) => e.method === "delete" && e.id === oldBackend), describeMutations(journal).join("\n"));
-        assert.deepEqual(calls(journal, "delete", VOLUME).concat(calls(journal, "create", VOLUME)), []);
-        assert.equal(guardUrn() !== undefined && sandbox.resources("production").find((r) => r.type === GUARD)!.protect, true);
+        const postgres = replacement(journal, "shop-production-postgres-server-container", oldPostgres);
+        assert.ok(postgres.deleted >= 0 && postgres.deleted < postgres.created, describeMutations(journal).join("\n"));
+        const backend = replacement(journal, "shop-production-backend-container", oldBackend);
+        assert.ok(backend.created >= 0 && backend.created < backend.deleted, describeMutations(journal).join("\n"));
+        assert.deepEqual(volumeMutations(journal), []);
+        assert.equal(sandbox.resources("production").find((r) => r.type === GUARD)?.protect, true);
     });
 
     it("with the guard, removing a service from the config deletes its container, image and DNS records", async () => {
