@@ -159,13 +159,13 @@ export const RULES: Record<string, TypeRule> = {
             };
         },
     },
-    ...bucketSettings("bucketOwnershipControls:BucketOwnershipControls", "aws_s3_bucket_ownership_controls"),
-    ...bucketSettings("bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block"),
+    ...bucketSettings("bucketOwnershipControls:BucketOwnershipControls", "aws_s3_bucket_ownership_controls", []),
+    ...bucketSettings("bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block", []),
     ...bucketSettings("bucketVersioning:BucketVersioning", "aws_s3_bucket_versioning"),
     ...bucketSettings("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws_s3_bucket_server_side_encryption_configuration"),
-    ...bucketSettings("bucketPolicy:BucketPolicy", "aws_s3_bucket_policy"),
+    ...bucketSettings("bucketPolicy:BucketPolicy", "aws_s3_bucket_policy", []),
     ...bucketSettings("bucketLifecycleConfiguration:BucketLifecycleConfiguration", "aws_s3_bucket_lifecycle_configuration"),
-    ...bucketSettings("bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws_s3_bucket_object_lock_configuration", ["objectLockEnabled"]),
+    ...bucketSettings("bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws_s3_bucket_object_lock_configuration", ["expectedBucketOwner", "objectLockEnabled"]),
     "aws:iam/user:User": {
         source: `${AWS} aws_iam_user: no ForceNew input (name and path are renamed in place)`,
         replaceOn: [],
@@ -194,12 +194,17 @@ export const RULES: Record<string, TypeRule> = {
     },
 };
 
-/** The rule shared by the bucket's settings resources: one per bucket, id = bucket name. */
-function bucketSettings(token: string, tfName: string, extraForceNew: string[] = []): Record<string, TypeRule> {
+/**
+ * The rule shared by the bucket's settings resources: one per bucket, id = bucket name;
+ * `bucket` and `region` force a replacement, and so do `forceNew` (by default
+ * `expectedBucketOwner`, which some of them lack).
+ */
+function bucketSettings(token: string, tfName: string, forceNew = ["expectedBucketOwner"]): Record<string, TypeRule> {
+    const replaceOn = ["bucket", "region", ...forceNew];
     return {
         [`aws:s3/${token}`]: {
-            source: `${AWS} ${tfName}: bucket, expected_bucket_owner, region ForceNew${extraForceNew.length ? `, ${extraForceNew.join(", ")}` : ""}`,
-            replaceOn: ["bucket", "expectedBucketOwner", "region", ...extraForceNew],
+            source: `${AWS} ${tfName}: ${replaceOn.join(", ")} ForceNew`,
+            replaceOn,
             id: (ctx) => String(ctx.inputs.bucket),
         },
     };
