@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { cpusProblem } from "../components/docker-forms";
 import { calendarExpressionProblem } from "./calendar";
 
 /** The Pulumi project name, which is also the config namespace (`vps-stacks:app`). */
@@ -193,7 +194,16 @@ const backupStorageSchema = z.strictObject({
         .optional(),
 });
 
-const cpus = z.number().positive("cpus must be greater than 0").max(256, "cpus must be at most 256");
+const cpus = z
+    .number()
+    .positive("cpus must be greater than 0")
+    .max(256, "cpus must be at most 256")
+    .superRefine((value, ctx) => {
+        // The Docker provider forces a replacement on any cpus difference and reads some
+        // values back as other numbers (0.05 as "0.1"): those would replace every update.
+        const problem = cpusProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: `cpus ${problem}` });
+    });
 
 const healthcheck = z.strictObject({
     /** Docker HEALTHCHECK test, e.g. ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/health"]. */

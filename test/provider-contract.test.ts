@@ -1,0 +1,58 @@
+/**
+ * Contract tests: what the program sends each provider, checked against what the real
+ * provider does with it (cited per test). The mocks accept any input; these tests read the
+ * synth graph of both shipped stacks and fail when an input is sent in a form the provider
+ * would read back differently (a diff, or a replacement, on every `pulumi up`) or would
+ * refuse.
+ */
+import { strict as assert } from "assert";
+import type { SynthResource, SynthResult } from "../infra/synthesize";
+import { cpusReadBack, durationNanos, goDurationString, nanoCpus } from "../components/docker-forms";
+import { synthShippedStack } from "./helpers/synth";
+
+const stacks: Record<string, SynthResult> = {};
+const ofType = (type: string) => Object.entries(stacks).flatMap(([stack, r]) => r.resources.filter((x) => x.type === type).map((x) => ({ stack, r: x })));
+const at = (stack: string, r: SynthResource) => `${stack}: ${r.name}`;
+
+describe("provider contract: inputs in the form the provider reads back", function () {
+    before(async function () {
+        this.timeout(120000);
+        for (const stack of ["staging", "production"] as const) {
+            const run = await synthShippedStack(stack);
+            assert.equal(run.code, 0, run.stderr);
+            stacks[stack] = run.result!;
+        }
+    });
+
+    describe("docker:index/container:Container (kreuzwerker v4.5.0)", () => {
+        it("sends cpus as nanoInt64ToDecimalString reads it back (ForceNew: any other form replaces every update)", () => {
+            const all = ofType("docker:index/container:Container");
+            assert.ok(all.length >= 10);
+            for (const { stack, r } of all) {
+                const sent = r.props.cpus as string;
+                const nanos = nanoCpus(Number(sent));
+                assert.ok(nanos !== undefined, `${at(stack, r)} cpus ${sent}`);
+                assert.equal(sent, cpusReadBack(nanos), `${at(stack, r)} sends cpus "${sent}"`);
+            }
+        });
+
+        it("sends healthcheck durations in Go's Duration.String() form", () => {
+            for (const { stack, r } of ofType("docker:index/container:Container")) {
+                const hc = r.props.healthcheck as Record<string, unknown>;
+                for (const key of ["interval", "timeout", "startPeriod"]) {
+                    const sent = hc[key] as string;
+                    const nanos = durationNanos(sent);
+                    assert.ok(nanos !== undefined, `${at(stack, r)} healthcheck.${key} "${sent}"`);
+                    assert.equal(sent, goDurationString(nanos), `${at(stack, r)} healthcheck.${key}`);
+                }
+            }
+        });
+
+        it("sets memorySwap to memory (no swap), so dockerd's default of twice the memory is never read back as drift", () => {
+            for (const { stack, r } of ofType("docker:index/container:Container")) {
+                assert.equal(typeof r.props.memory, "number", at(stack, r));
+                assert.equal(r.props.memorySwap, r.props.memory, at(stack, r));
+            }
+        });
+    });
+});
