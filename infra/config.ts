@@ -49,6 +49,31 @@ export function imageReferenceProblem(ref: string, requireDigest: boolean): stri
 
 const image = z.string();
 
+/** The first Traefik release that negotiates the Docker API version (traefik/traefik#12253). */
+export const MIN_TRAEFIK_VERSION = [3, 6, 1] as const;
+
+/**
+ * Why a reverse-proxy image cannot route on a current Docker engine, or undefined. Traefik
+ * before v3.6.1 speaks Docker API 1.24, which Docker Engine 29 refuses (minimum 1.44); its
+ * `--ping` healthcheck still passes, so `pulumi up` succeeds and no route is served. Tags
+ * that are not a version (a digest alone, a custom build) are not judged.
+ */
+export function traefikVersionProblem(ref: string): string | undefined {
+    const m = /^(?:.*\/)?traefik:v?(\d+)\.(\d+)(?:\.(\d+))?(?:[@-].*)?$/.exec(ref);
+    if (!m) return undefined;
+    const version = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+    for (let i = 0; i < 3; i++) {
+        if (version[i] > MIN_TRAEFIK_VERSION[i]) return undefined;
+        if (version[i] < MIN_TRAEFIK_VERSION[i]) {
+            return `Traefik ${version.join(".")} speaks Docker API 1.24, which Docker Engine 29 refuses: it would start healthy and route nothing. Use v${MIN_TRAEFIK_VERSION.join(".")} or newer (traefik/traefik#12253)`;
+        }
+    }
+    return undefined;
+}
+
+/** Let's Encrypt's staging directory: its certificates chain to a root no client trusts. */
+export const LETS_ENCRYPT_STAGING = /^https:\/\/acme-staging-v02\.api\.letsencrypt\.org\//;
+
 /**
  * Parses a memory size as Docker accepts it (`512m`, `1g`, `256MiB`, `1.5GB`) to whole
  * mebibytes, the unit of the Docker provider's `memory` argument. Returns undefined
@@ -634,6 +659,18 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         if (problem) issues.push({ path, message: problem });
     };
     checkImage("proxy.image", asRecord(values.proxy).image);
+    const proxyImage = asRecord(values.proxy).image;
+    const traefikProblem = typeof proxyImage === "string" ? traefikVersionProblem(proxyImage) : undefined;
+    if (traefikProblem) issues.push({ path: "proxy.image", message: traefikProblem });
+    const acmeCaServer = asRecord(values.proxy).acmeCaServer;
+    if (typeof acmeCaServer === "string" && LETS_ENCRYPT_STAGING.test(acmeCaServer)) {
+        issues.push({
+            path: "proxy.acmeCaServer",
+            message:
+                "is Let's Encrypt's staging CA, whose certificates no client trusts: the deploy's smoke check and the per-minute health check " +
+                "would fail on every run and restart the services. Remove it to use the production directory (its rate limits are ample for a few host names)",
+        });
+    }
     checkImage("postgres.image", asRecord(values.postgres).image);
     checkImage("redis.image", asRecord(values.redis).image);
 

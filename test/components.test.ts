@@ -50,6 +50,14 @@ describe("components under mocks", () => {
             assert.equal(internal.props.internal, true);
             assert.equal(n.internalName, "shop-staging-internal");
         });
+
+        it("replaces both networks delete-first: Docker refuses a second network of a fixed name", () => {
+            const c = capture();
+            new AppNetwork("dbr", owner, c.opts);
+            for (const suffix of ["-edge", "-internal"]) {
+                assert.equal(find(c.resources, "docker:index/network:Network", suffix).opts.deleteBeforeReplace, true, suffix);
+            }
+        });
     });
 
     describe("Service", () => {
@@ -81,6 +89,19 @@ describe("components under mocks", () => {
             assert.equal(p.networkMode, undefined, "networksAdvanced alone keeps it off the default bridge");
             assert.deepEqual(p.networksAdvanced, [{ name: "shop-staging-edge", aliases: [] }]);
             assert.equal(p.ports, undefined);
+        });
+
+        it("sends cpus, healthcheck durations and memory + swap in the forms the Docker provider reads back", async () => {
+            const c = capture();
+            new Service("forms", { ...base, cpus: 1, healthcheck: { ...base.healthcheck, interval: "90s", timeout: "1m", startPeriod: "500ms" } }, c.opts);
+            const p = find(c.resources, CONTAINER).props;
+            assert.equal(p.cpus, "1.0");
+            assert.deepEqual([p.healthcheck.interval, p.healthcheck.timeout, p.healthcheck.startPeriod], ["1m30s", "1m0s", "500ms"]);
+            assert.equal(p.memorySwap, 512);
+        });
+
+        it("refuses at construction a cpu count the provider would read back as another number", () => {
+            assert.throws(() => new Service("badcpu", { ...base, cpus: 0.05 }, {}), /"0\.1"/);
         });
 
         it("pulls the pinned image with RemoteImage, kept locally for rollbacks", async () => {
@@ -167,7 +188,7 @@ describe("components under mocks", () => {
             const c = capture();
             new ReverseProxy(
                 "px",
-                { ...owner, image: "traefik:v3.3.4", publicAddress: "203.0.113.11", acmeEmail: "ops@example.com", acmeCaServer: "https://acme.example/dir", edgeNetwork: "shop-staging-edge", memoryMb: 128, cpus: 0.5, protectData: false },
+                { ...owner, image: "traefik:v3.7.13", publicAddress: "203.0.113.11", acmeEmail: "ops@example.com", acmeCaServer: "https://acme.example/dir", edgeNetwork: "shop-staging-edge", memoryMb: 128, cpus: 0.5, protectData: false },
                 c.opts,
             );
             const p = find(c.resources, CONTAINER).props;

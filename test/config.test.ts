@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { imageReferenceProblem, parseMemoryMb } from "../infra/config";
+import { imageReferenceProblem, parseMemoryMb, traefikVersionProblem } from "../infra/config";
 import { assertIssue, issuesOf, parse } from "./helpers/config";
 import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";
@@ -72,6 +72,10 @@ describe("config: bad input is reported with its key path", () => {
         ["a short database password", (v) => (v.databasePassword = "hunter2"), "databasePassword", /shorter than 16/],
         ["no services at all", (v) => (v.services = {}), "services", /at least one/],
         ["a negative cpu limit", (v) => (v.services.backend.cpus = -1), "services.backend.cpus", /greater than 0/],
+        ["a cpu limit the Docker provider reads back as another number", (v) => (v.services.backend.cpus = 0.05), "services.backend.cpus", /read back .* as "0\.1"/],
+        ["a postgres cpu limit that does not round-trip", (v) => (v.postgres.cpus = 10.05), "postgres.cpus", /as "10\.1"/],
+        ["a Traefik release that cannot talk to Docker Engine 29", (v) => (v.proxy.image = "traefik:v3.3.4"), "proxy.image", /v3\.6\.1 or newer/],
+        ["Let's Encrypt's staging CA, which no client trusts", (v) => (v.proxy.acmeCaServer = "https://acme-staging-v02.api.letsencrypt.org/directory"), "proxy.acmeCaServer", /staging CA/],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
         ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
     ];
@@ -98,6 +102,16 @@ describe("config: bad input is reported with its key path", () => {
 });
 
 describe("config: value parsers", () => {
+    it("judges Traefik releases by the Docker API fix of v3.6.1", () => {
+        assert.match(traefikVersionProblem("traefik:v3.3.4")!, /Docker Engine 29/);
+        assert.match(traefikVersionProblem("docker.io/library/traefik:v3.6.0@sha256:" + "a".repeat(64))!, /v3\.6\.1/);
+        assert.match(traefikVersionProblem("traefik:2.11")!, /2\.11\.0/);
+        assert.equal(traefikVersionProblem("traefik:v3.6.1"), undefined);
+        assert.equal(traefikVersionProblem("traefik:v3.7.13@sha256:" + "b".repeat(64)), undefined);
+        assert.equal(traefikVersionProblem("traefik:v4.0.0"), undefined);
+        assert.equal(traefikVersionProblem("ghcr.io/acme/proxy:1.0.0"), undefined, "not Traefik");
+    });
+
     it("parses memory sizes to MiB", () => {
         assert.equal(parseMemoryMb("512m"), 512);
         assert.equal(parseMemoryMb("1g"), 1024);

@@ -7,6 +7,9 @@
 #   REQUIRE_SUDO       "1" when the scheduled jobs install with `sudo -n` (the user is not root)
 #
 # Exits 1 with one line per problem, so `pulumi up` fails with a message a person can act on.
+# On success it prints the Docker Engine and API versions: the reverse proxy must speak an
+# API the engine accepts (Engine 29 refuses clients below API 1.44; Traefik negotiates the
+# version from v3.6.1 on, traefik/traefik#12253), and the output lands in the preview.
 set -euo pipefail
 
 problems=()
@@ -36,4 +39,5 @@ if [ "${#problems[@]}" -gt 0 ]; then
   printf 'preflight failed: %s\n' "${problems[@]}" >&2
   exit 1
 fi
-echo "preflight ok: docker reachable, $DEPLOY_DIR writable"
+engine=$(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}}, minimum API {{.Server.MinAPIVersion}})' 2>/dev/null || echo "unknown")
+echo "preflight ok: Docker Engine $engine reachable, $DEPLOY_DIR writable"
