@@ -24,6 +24,13 @@ export interface VpsHostArgs {
     readonly requiredCommands?: string[];
     /** The preflight also checks that `user` has passwordless sudo (jobs install with `sudo -n`). Default false. */
     readonly requireSudo?: boolean;
+    /**
+     * Credentials the Docker provider sends when it pulls an image (`registry_auth`). The
+     * provider never uses the VPS user's `docker login`: only these. `address` is the host
+     * the provider looks them up by ("ghcr.io"; Docker Hub is "registry-1.docker.io").
+     * Default none (public images only).
+     */
+    readonly registryAuth?: { address: string; username: string; password: pulumi.Input<string> }[];
 }
 
 /**
@@ -53,7 +60,11 @@ export class VpsHost extends pulumi.ComponentResource {
 
         this.provider = new docker.Provider(
             `${name}-docker`,
-            { host: `ssh://${args.user}@${args.sshAddress}:${port}`, sshOpts: args.sshOptions ?? [] },
+            {
+                host: `ssh://${args.user}@${args.sshAddress}:${port}`,
+                sshOpts: args.sshOptions ?? [],
+                registryAuth: args.registryAuth?.map((r) => ({ address: r.address, username: r.username, password: pulumi.secret(r.password) })),
+            },
             { parent: this },
         );
         this.connection = pulumi.secret(

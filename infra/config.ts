@@ -286,6 +286,28 @@ const dataServiceBase = {
     healthTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
 };
 
+/**
+ * The registry host the Docker provider looks credentials up by when it pulls an image:
+ * kreuzwerker v4.5 keys `registry_auth` by the address's host name and, for an image
+ * without a registry part, looks up "registry-1.docker.io" (resource_docker_image_funcs.go
+ * pullImage/parseImageOptions). So Docker Hub's other names map to that one.
+ */
+export function registryLookupHost(address: string): string {
+    const host = address.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+    return ["docker.io", "index.docker.io", "registry.hub.docker.com"].includes(host) ? "registry-1.docker.io" : host;
+}
+
+const registrySchema = z.strictObject({
+    /** Registry host (and port), e.g. ghcr.io, registry.example.com:5000, docker.io. No scheme, no path. */
+    address: z
+        .string()
+        .regex(/^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)(:\d{1,5})?$/, "address must be a registry host name such as ghcr.io or registry.example.com:5000 (no https://, no path)"),
+    /** Login user of the registry (a robot or bot account; a read-only token is enough). */
+    username: z.string().min(1, "username is required"),
+    /** Name of the secret config key holding the password or token (pulumi config set --secret <key>). */
+    passwordKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "passwordKey must name a config key, e.g. registryPassword"),
+});
+
 const rawSchema = z.strictObject({
     /** Application name, first part of every Docker name (`<app>-<env>-<role>`). */
     app: dockerName("app"),
@@ -295,6 +317,8 @@ const rawSchema = z.strictObject({
     protectData: z.boolean().default(false),
     /** Reject images that are not pinned by digest (production). */
     requireImageDigest: z.boolean().default(false),
+    /** Credentials the Docker provider sends when it pulls images from private registries. */
+    registries: z.array(registrySchema).default([]),
     host: z.strictObject({
         /** Address `ssh` connects to. */
         sshAddress: z.string().min(1, "sshAddress is required"),
@@ -403,6 +427,8 @@ export interface EnvironmentConfig {
     protectData: boolean;
     requireImageDigest: boolean;
     host: RawConfig["host"] & { sshPrivateKey: pulumi.Output<string> };
+    /** Registry credentials for the Docker provider; `address` is the host the provider looks them up by. */
+    registries: { address: string; username: string; password: pulumi.Output<string> }[];
     proxy: RawConfig["proxy"];
     services: Record<string, ServiceConfig>;
     postgres?: NonNullable<RawConfig["postgres"]> & { password: pulumi.Output<string> };
@@ -720,6 +746,26 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         }
     }
 
+    const registryHosts = new Map<string, string>();
+    asArray(values.registries).forEach((entry, i) => {
+        const reg = asRecord(entry);
+        const at = `registries[${i}]`;
+        if (typeof reg.address === "string") {
+            const host = registryLookupHost(reg.address);
+            const first = registryHosts.get(host);
+            if (first) issues.push({ path: `${at}.address`, message: `"${reg.address}" is the same registry as ${first} (the provider keys credentials by host)` });
+            else registryHosts.set(host, `${at}.address`);
+        }
+        if (typeof reg.passwordKey === "string") {
+            const key = reg.passwordKey;
+            if (values[key] === undefined) {
+                issues.push({ path: `${at}.passwordKey`, message: `references config key "${key}", which is not set (pulumi config set --secret ${key} ...)` });
+            } else if (!secretKeys.has(key)) {
+                issues.push({ path: key, message: `is used as a registry password by ${at}.passwordKey but is stored in plain text: set it with "pulumi config set --secret ${key}"` });
+            }
+        }
+    });
+
     const cycle = dependencyCycle(services);
     if (cycle) {
         issues.push({ path: `services.${cycle[0]}.dependsOn`, message: `dependency cycle ${cycle.join(" -> ")}` });
@@ -754,15 +800,14 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
     const decoded: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw.values)) decoded[key] = decode(key, value);
 
-    // secretEnv may name any secret key, so those keys are not "unknown".
+    // secretEnv and registries[].passwordKey may name any secret key, so those keys are not "unknown".
     const referenced = new Set<string>();
-    const services = decoded.services;
-    if (services && typeof services === "object") {
-        for (const svc of Object.values(services as Record<string, any>)) {
-            if (svc && typeof svc.secretEnv === "object" && svc.secretEnv) {
-                for (const key of Object.values(svc.secretEnv)) if (typeof key === "string") referenced.add(key);
-            }
-        }
+    for (const svc of Object.values(asRecord(decoded.services))) {
+        for (const key of Object.values(asRecord(asRecord(svc).secretEnv))) if (typeof key === "string") referenced.add(key);
+    }
+    for (const reg of asArray(decoded.registries)) {
+        const key = asRecord(reg).passwordKey;
+        if (typeof key === "string") referenced.add(key);
     }
     const declared = new Set(Object.keys(rawSchema.shape));
     const forSchema: Record<string, unknown> = {};
@@ -784,6 +829,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         protectData: cfg.protectData,
         requireImageDigest: cfg.requireImageDigest,
         host: { ...cfg.host, sshPrivateKey: secret("sshPrivateKey") },
+        registries: cfg.registries.map((r) => ({ address: registryLookupHost(r.address), username: r.username, password: secret(r.passwordKey) })),
         proxy: cfg.proxy,
         services: Object.fromEntries(
             Object.entries(cfg.services).map(([name, svc]) => [

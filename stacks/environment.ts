@@ -72,6 +72,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
         requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
         requireSudo: cfg.host.user !== "root",
+        registryAuth: cfg.registries,
     });
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 

@@ -219,6 +219,24 @@ describe("components under mocks", () => {
             assert.match(preflight.props.stdin, /preflight failed/);
             assert.equal(await isSecret(host.connection), true);
             assert.equal((await unwrap(host.connection)).port, 2222);
+            assert.equal(await unwrap(provider.props.registryAuth), undefined, "no registry credentials unless given");
+        });
+
+        it("gives the Docker provider the registry credentials, the password kept secret", async () => {
+            const c = capture();
+            new VpsHost(
+                "reg",
+                {
+                    sshAddress: "vps1.example.com", user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging",
+                    registryAuth: [{ address: "ghcr.io", username: "acme-bot", password: pulumi.secret("ghp_token") }],
+                },
+                c.opts,
+            );
+            const registryAuth = find(c.resources, "pulumi:providers:docker").props.registryAuth;
+            // A provider's nested inputs travel as JSON text (the SDK serialises provider config so).
+            const auth = JSON.parse(await unwrap<string>(registryAuth));
+            assert.deepEqual(auth, [{ address: "ghcr.io", username: "acme-bot", password: "ghp_token" }]);
+            assert.equal(await isSecret(registryAuth), true, "the provider input holding the password is secret");
         });
     });
 });

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { imageReferenceProblem, parseMemoryMb, traefikVersionProblem } from "../infra/config";
+import { imageReferenceProblem, parseMemoryMb, registryLookupHost, traefikVersionProblem } from "../infra/config";
 import { assertIssue, issuesOf, parse } from "./helpers/config";
 import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";
@@ -76,6 +76,10 @@ describe("config: bad input is reported with its key path", () => {
         ["a postgres cpu limit that does not round-trip", (v) => (v.postgres.cpus = 10.05), "postgres.cpus", /as "10\.1"/],
         ["a Traefik release that cannot talk to Docker Engine 29", (v) => (v.proxy.image = "traefik:v3.3.4"), "proxy.image", /v3\.6\.1 or newer/],
         ["Let's Encrypt's staging CA, which no client trusts", (v) => (v.proxy.acmeCaServer = "https://acme-staging-v02.api.letsencrypt.org/directory"), "proxy.acmeCaServer", /staging CA/],
+        ["a registry address with a scheme", (v) => ((v.registries = [{ address: "https://ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "registries[0].address", /no https/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "ghcrToken"]],
+        ["a registry password key that is not set", (v) => (v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), "registries[0].passwordKey", /"ghcrToken", which is not set/],
+        ["a registry password in plain text", (v) => ((v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "ghcrToken", /registry password .* plain text/],
+        ["Docker Hub listed twice under two names", (v) => ((v.registries = [{ address: "docker.io", username: "a", passwordKey: "hubToken" }, { address: "registry-1.docker.io", username: "b", passwordKey: "hubToken" }]), (v.hubToken = "t")), "registries[1].address", /same registry/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "hubToken"]],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
         ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
     ];
@@ -98,6 +102,27 @@ describe("config: bad input is reported with its key path", () => {
             issues.map((i) => i.path).sort(),
             ["services.backend.memory", "services.backend.port", "services.frontend.hosts[0]", "services.frontend.image"],
         );
+    });
+});
+
+describe("config: registry credentials", () => {
+    it("hands the provider each registry under the host its pull looks up, the password a secret", async () => {
+        const values = validValues();
+        values.registries = [
+            { address: "ghcr.io", username: "acme-bot", passwordKey: "ghcrToken" },
+            { address: "docker.io", username: "acme", passwordKey: "hubToken" },
+        ];
+        values.ghcrToken = "ghp_x";
+        values.hubToken = "dckr_pat_x";
+        const cfg = parse(values, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "ghcrToken", "hubToken"]);
+        assert.deepEqual(cfg.registries.map((r) => [r.address, r.username]), [["ghcr.io", "acme-bot"], ["registry-1.docker.io", "acme"]]);
+        assert.equal(await unwrap(cfg.registries[0].password), "ghp_x");
+        assert.equal(await isSecret(cfg.registries[0].password), true);
+    });
+
+    it("maps Docker Hub's names to registry-1.docker.io and keeps other hosts", () => {
+        assert.equal(registryLookupHost("index.docker.io"), "registry-1.docker.io");
+        assert.equal(registryLookupHost("registry.example.com:5000"), "registry.example.com:5000");
     });
 });
 
