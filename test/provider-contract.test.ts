@@ -55,4 +55,24 @@ describe("provider contract: inputs in the form the provider reads back", functi
             }
         });
     });
+
+    describe("aws:s3/bucket:Bucket adopted with import", () => {
+        it("records the import in the synth graph: staging adopts its exact-named bucket, production creates its own", () => {
+            const [staging] = ofType("aws:s3/bucket:Bucket").filter(({ stack }) => stack === "staging");
+            assert.equal(staging.r.options.import, "example-shop-staging-backups");
+            assert.equal(staging.r.props.bucket, staging.r.options.import);
+            const [production] = ofType("aws:s3/bucket:Bucket").filter(({ stack }) => stack === "production");
+            assert.equal(production.r.options.import, null);
+        });
+
+        it("sends an adopted bucket only inputs this stack sets when it creates the bucket, so a retained one re-imports cleanly", () => {
+            // Pulumi refuses an import whose inputs differ from the read resource. A bucket this
+            // stack created and a destroy retained has exactly these, tags included; an input added
+            // here later must also be one a retained bucket already has.
+            const [staging] = ofType("aws:s3/bucket:Bucket").filter(({ stack }) => stack === "staging");
+            assert.deepEqual(Object.keys(staging.r.props).sort(), ["bucket", "forceDestroy", "region", "tags"]);
+            assert.deepEqual(staging.r.props.tags, { "vps.app": "shop", "vps.environment": "staging", "vps.role": "backups" });
+            assert.equal(staging.r.props.forceDestroy, false);
+        });
+    });
 });
