@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { cpusProblem } from "../components/docker-forms";
+import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { calendarExpressionProblem } from "./calendar";
 
 /** The Pulumi project name, which is also the config namespace (`vps-stacks:app`). */
@@ -18,8 +19,6 @@ export const PROJECT = "vps-stacks";
 /** Config keys that must hold Pulumi secrets (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 
-/** Environment variable names that look like credentials; their values must come from `secretEnv`. */
-export const SECRET_LOOKING_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|(^|_)KEY($|_)|PRIVATE|CREDENTIAL|API_?KEY|DSN)/i;
 
 // ---------------------------------------------------------------------------------------
 // Reusable value schemas
@@ -726,10 +725,16 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         });
         const env = asRecord(svc.env);
         for (const [envName, value] of Object.entries(env)) {
-            if (SECRET_LOOKING_NAME.test(envName) && typeof value === "string" && value !== "") {
+            if (typeof value !== "string" || value === "") continue;
+            if (looksLikeSecretName(envName)) {
                 issues.push({
                     path: `${at}.env.${envName}`,
-                    message: 'looks like a secret given in plain text: move it to secretEnv and set the value with "pulumi config set --secret <key>"',
+                    message: `looks like a secret given in plain text: move it to ${at}.secretEnv and set the value with "pulumi config set --secret <key>"`,
+                });
+            } else if (credentialInUrl(value) !== undefined) {
+                issues.push({
+                    path: `${at}.env.${envName}`,
+                    message: `holds a URL with a password in plain text (user "${credentialInUrl(value)}"): put the whole URL in a secret config key and reference it from ${at}.secretEnv.${envName}`,
                 });
             }
         }

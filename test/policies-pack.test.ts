@@ -29,6 +29,13 @@ describe("policy pack metadata", () => {
         assert.deepStrictEqual(documented().sort((a, b) => a.name.localeCompare(b.name)), fromCode.sort((a, b) => a.name.localeCompare(b.name)));
     });
 
+    it("docs/policies.md gives every policy's current description", () => {
+        for (const r of allRules) {
+            const start = DOC.indexOf(`#### \`${r.name}\``);
+            assert.ok(start >= 0 && DOC.indexOf(r.description, start) > start, `docs/policies.md section for ${r.name} holds its description`);
+        }
+    });
+
     it("docs/policies.md documents every config key of every policy with its default", () => {
         for (const r of allRules) {
             const start = DOC.indexOf(`#### \`${r.name}\``);
