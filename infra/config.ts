@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { cpusProblem } from "../components/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
-import { calendarExpressionProblem } from "./calendar";
+import { calendarExpressionProblem, longestGapHours } from "./calendar";
 
 /** The Pulumi project name, which is also the config namespace (`vps-stacks:app`). */
 export const PROJECT = "vps-stacks";
@@ -307,6 +307,24 @@ const registrySchema = z.strictObject({
     passwordKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "passwordKey must name a config key, e.g. registryPassword"),
 });
 
+/** The backup job's schedules when `backup` does not set them. */
+export const BACKUP_DEFAULTS = {
+    schedule: "*-*-* 03:00:00 UTC",
+    restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
+    freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
+} as const;
+
+/** Hours of slack the default backup.maxAgeHours adds to the longest gap between two backups (a slow run, a late timer). */
+export const BACKUP_AGE_SLACK_HOURS = 2;
+
+/**
+ * The age, in hours, past which the newest backup counts as stale: `maxAgeHours` when set,
+ * otherwise the longest gap between two runs of `schedule` plus {@link BACKUP_AGE_SLACK_HOURS}.
+ */
+export function backupMaxAgeHours(schedule: string, maxAgeHours: number | undefined): number {
+    return maxAgeHours ?? Math.ceil(longestGapHours(schedule)) + BACKUP_AGE_SLACK_HOURS;
+}
+
 const rawSchema = z.strictObject({
     /** Application name, first part of every Docker name (`<app>-<env>-<role>`). */
     app: dockerName("app"),
@@ -364,20 +382,18 @@ const rawSchema = z.strictObject({
     backup: z
         .strictObject({
             /** When the backup runs (systemd OnCalendar). */
-            schedule: calendar.default("*-*-* 03:00:00 UTC"),
+            schedule: calendar.default(BACKUP_DEFAULTS.schedule),
             /** When the restore check runs. */
-            restoreCheckSchedule: calendar.default("Sun *-*-* 05:00:00 UTC"),
+            restoreCheckSchedule: calendar.default(BACKUP_DEFAULTS.restoreCheckSchedule),
             /** When the backup freshness check runs (daily: a stopped backup timer is noticed within a day). */
-            freshnessCheckSchedule: calendar.default("*-*-* 06:00:00 UTC"),
-            /** Alert when the newest complete backup is older than this. */
-            maxAgeHours: z.number().int().min(1).max(24 * 31).default(26),
+            freshnessCheckSchedule: calendar.default(BACKUP_DEFAULTS.freshnessCheckSchedule),
+            /**
+             * Alert when the newest complete backup is older than this, in hours. Default: the
+             * longest gap between two runs of `schedule` plus 2 hours of slack (26 for a daily one).
+             */
+            maxAgeHours: z.number().int().min(1).max(24 * 400).optional(),
         })
-        .default({
-            schedule: "*-*-* 03:00:00 UTC",
-            restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
-            freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
-            maxAgeHours: 26,
-        }),
+        .default({ ...BACKUP_DEFAULTS }),
     healthCheck: z
         .strictObject({
             schedule: calendar.default("*-*-* *:*:00"),
@@ -433,7 +449,8 @@ export interface EnvironmentConfig {
     postgres?: NonNullable<RawConfig["postgres"]> & { password: pulumi.Output<string> };
     redis?: NonNullable<RawConfig["redis"]>;
     alerts: RawConfig["alerts"] & { webhookUrl?: pulumi.Output<string> };
-    backup: RawConfig["backup"];
+    /** The backup schedules, with maxAgeHours resolved (see {@link backupMaxAgeHours}). */
+    backup: RawConfig["backup"] & { maxAgeHours: number };
     healthCheck: RawConfig["healthCheck"];
     /** Absent: this stack manages no DNS records. */
     dns?: NonNullable<RawConfig["dns"]>;
@@ -671,6 +688,32 @@ function backupStorageIssues(values: Loose): ConfigIssue[] {
 }
 
 /**
+ * The freshness check alerts when the newest backup is older than backup.maxAgeHours, so a
+ * value shorter than the longest gap between two backups would alert between runs.
+ */
+function backupScheduleIssues(values: Loose): ConfigIssue[] {
+    const backup = asRecord(values.backup);
+    const schedule = typeof backup.schedule === "string" ? backup.schedule : BACKUP_DEFAULTS.schedule;
+    if (calendarExpressionProblem(schedule)) return []; // reported by the schema
+    const gap = longestGapHours(schedule);
+    if (gap === Infinity) {
+        return [{ path: "backup.schedule", message: `"${schedule}" does not repeat (a fixed date): backups need a recurring schedule such as "*-*-* 03:00:00 UTC"` }];
+    }
+    const maxAge = backup.maxAgeHours;
+    if (typeof maxAge === "number" && maxAge <= gap) {
+        return [
+            {
+                path: "backup.maxAgeHours",
+                message:
+                    `${maxAge} is not longer than the longest gap between two backups of backup.schedule "${schedule}" (${gap} h): ` +
+                    `the freshness check would alert between runs. Raise it above ${gap} or leave it unset (default ${Math.ceil(gap) + BACKUP_AGE_SLACK_HOURS})`,
+            },
+        ];
+    }
+    return [];
+}
+
+/**
  * Cross-field rules the per-field schema cannot see. They read the decoded raw values
  * defensively (a value of the wrong type is the schema's to report), so that one run
  * reports schema and cross-field problems together.
@@ -787,7 +830,7 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
     if (values.postgres !== undefined && values.databasePassword === undefined) {
         issues.push({ path: "databasePassword", message: "is required when postgres is configured (pulumi config set --secret databasePassword ...)" });
     }
-    issues.push(...dnsIssues(values), ...backupStorageIssues(values));
+    issues.push(...dnsIssues(values), ...backupStorageIssues(values), ...backupScheduleIssues(values));
     return issues;
 }
 
@@ -845,7 +888,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         postgres: cfg.postgres ? { ...cfg.postgres, password: secret("databasePassword") } : undefined,
         redis: cfg.redis,
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
-        backup: cfg.backup,
+        backup: { ...cfg.backup, maxAgeHours: backupMaxAgeHours(cfg.backup.schedule, cfg.backup.maxAgeHours) },
         healthCheck: cfg.healthCheck,
         dns: cfg.dns,
         backupStorage: cfg.backupStorage && {

@@ -50,6 +50,8 @@ describe("config: bad input is reported with its key path", () => {
         ["an unknown service referenced", (v) => (v.services.frontend.dependsOn = ["api"]), "services.frontend.dependsOn[0]", /unknown service "api"/],
         ["a duplicate host name", (v) => (v.services.frontend.hosts = ["api-staging.example.com"]), "services.frontend.hosts[0]", /duplicate host name/],
         ["a bad calendar expression", (v) => (v.backup = { schedule: "every day at 3" }), "backup.schedule", /calendar/],
+        ["a weekly backup with a max age under a week", (v) => (v.backup = { schedule: "Sun *-*-* 03:00:00 UTC", maxAgeHours: 26 }), "backup.maxAgeHours", /longest gap .* \(168 h\).*default 170/],
+        ["a backup schedule that never repeats", (v) => (v.backup = { schedule: "2026-12-24 03:00" }), "backup.schedule", /does not repeat/],
         ["a calendar hour out of range", (v) => (v.healthCheck = { schedule: "*-*-* 24:00:00" }), "healthCheck.schedule", /hour 24/],
         ["a password in plain text", (v) => v, "databasePassword", /plain text/, ["sshPrivateKey", "alertWebhookUrl"]],
         ["a secret-looking env var in plain text", (v) => (v.services.backend.env.API_TOKEN = "abc"), "services.backend.env.API_TOKEN", /secretEnv/],
@@ -102,6 +104,24 @@ describe("config: bad input is reported with its key path", () => {
             issues.map((i) => i.path).sort(),
             ["services.backend.memory", "services.backend.port", "services.frontend.hosts[0]", "services.frontend.image"],
         );
+    });
+});
+
+describe("config: backup age derived from the schedule", () => {
+    it("defaults maxAgeHours to the longest gap between backups plus 2 hours", () => {
+        const daily = parse(validValues());
+        assert.equal(daily.backup.maxAgeHours, 26);
+        const values = validValues();
+        values.backup = { schedule: "Mon,Wed,Fri 02:00" };
+        assert.equal(parse(values).backup.maxAgeHours, 74);
+        values.backup = { schedule: "*-*-* 0/6:00:00" };
+        assert.equal(parse(values).backup.maxAgeHours, 8);
+    });
+
+    it("keeps an explicit maxAgeHours longer than the gap", () => {
+        const values = validValues();
+        values.backup = { schedule: "weekly", maxAgeHours: 200 };
+        assert.equal(parse(values).backup.maxAgeHours, 200);
     });
 });
 
