@@ -48,6 +48,19 @@ describe("provider contract: inputs in the form the provider reads back", functi
             }
         });
 
+        it("gives every application container a revisioned logical name: pulumi-docker replaces containers delete-first", () => {
+            // pulumi-docker provider/resources.go: docker_container DeleteBeforeReplace: true.
+            for (const { stack, r } of ofType("docker:index/container:Container")) {
+                if (r.props.name !== undefined) {
+                    assert.equal(r.options.deleteBeforeReplace, true, `${at(stack, r)}: fixed-name containers say so`);
+                    assert.match(r.name, /-container$/, at(stack, r));
+                } else {
+                    assert.match(r.name, /-container-[0-9a-f]{8}$/, at(stack, r));
+                }
+                assert.deepEqual(r.options.replaceOnChanges, ["healthcheck"], `${at(stack, r)}: the provider's update ignores the healthcheck`);
+            }
+        });
+
         it("sets memorySwap to memory (no swap), so dockerd's default of twice the memory is never read back as drift", () => {
             for (const { stack, r } of ofType("docker:index/container:Container")) {
                 assert.equal(typeof r.props.memory, "number", at(stack, r));
