@@ -69,6 +69,14 @@ describe("provider contract: inputs in the form the provider reads back", functi
         });
     });
 
+    describe("docker:index/volume:Volume", () => {
+        it("ignores label changes: Docker returns an existing volume unchanged and labels are ForceNew", () => {
+            const volumes = ofType("docker:index/volume:Volume");
+            assert.ok(volumes.length >= 6);
+            for (const { stack, r } of volumes) assert.deepEqual(r.options.ignoreChanges, ["labels"], at(stack, r));
+        });
+    });
+
     describe("aws:s3/bucket:Bucket adopted with import", () => {
         it("records the import in the synth graph: staging adopts its exact-named bucket, production creates its own", () => {
             const [staging] = ofType("aws:s3/bucket:Bucket").filter(({ stack }) => stack === "staging");
