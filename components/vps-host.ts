@@ -20,6 +20,11 @@ export interface VpsHostArgs {
     readonly deployDir: string;
     /** Extra `ssh` options for the Docker provider, e.g. ["-o", "StrictHostKeyChecking=yes"]. Default []. */
     readonly sshOptions?: string[];
+    /**
+     * The VPS's SSH host key (`ssh-ed25519 AAAA...`), which the remote commands verify the
+     * server against; pulumi-command accepts any server without it (remote/connection.go).
+     */
+    readonly hostKey: string;
     /** Commands the scheduled jobs need on the VPS; the preflight fails when one is missing. Default ["docker"]. */
     readonly requiredCommands?: string[];
     /** The preflight also checks that `user` has passwordless sudo (jobs install with `sudo -n`). Default false. */
@@ -68,7 +73,7 @@ export class VpsHost extends pulumi.ComponentResource {
             { parent: this },
         );
         this.connection = pulumi.secret(
-            pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey }),
+            pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey, hostKey: args.hostKey }),
         ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
 
         const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}' REQUIRE_SUDO=${args.requireSudo ? 1 : 0}`;

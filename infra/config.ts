@@ -48,6 +48,26 @@ export function imageReferenceProblem(ref: string, requireDigest: boolean): stri
 
 const image = z.string();
 
+const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
+
+/**
+ * Why a text is not an SSH public key line (`<type> <base64 blob> [comment]`) as
+ * `ssh.ParseAuthorizedKey` (used by pulumi-command for `hostKey`) reads it, or undefined.
+ * The blob must start with its own type name, as the SSH wire format has it.
+ */
+export function sshPublicKeyProblem(text: string): string | undefined {
+    const [type, blob] = text.trim().split(/\s+/);
+    if (!HOST_KEY_TYPES.includes(type)) {
+        return `hostKey must start with the key type (${HOST_KEY_TYPES.join(", ")}), as \`ssh-keyscan -t ed25519 <host>\` prints it after the host name`;
+    }
+    const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(blob ?? "") ? Buffer.from(blob, "base64") : Buffer.alloc(0);
+    const nameLength = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
+    if (nameLength !== type.length || bytes.subarray(4, 4 + nameLength).toString("latin1") !== type) {
+        return `hostKey's key data is not a base64 ${type} public key (copy the whole line ssh-keyscan prints)`;
+    }
+    return undefined;
+}
+
 /** The first Traefik release that negotiates the Docker API version (traefik/traefik#12253). */
 export const MIN_TRAEFIK_VERSION = [3, 6, 1] as const;
 
@@ -346,6 +366,18 @@ const rawSchema = z.strictObject({
         deployDir: z.string().regex(/^\/[^\s]*$/, "deployDir must be an absolute path without spaces"),
         /** Extra `ssh` options for the Docker provider, e.g. ["-o", "StrictHostKeyChecking=yes"]. */
         sshOptions: z.array(z.string()).default([]),
+        /**
+         * The VPS's SSH host key as `ssh-keyscan` prints it without the host name
+         * (`ssh-ed25519 AAAA...`). The remote commands verify the server with it; without one,
+         * pulumi-command would accept any server and send it the jobs' secrets.
+         */
+        hostKey: z
+            .string()
+            .trim()
+            .superRefine((key, ctx) => {
+                const problem = sshPublicKeyProblem(key);
+                if (problem) ctx.addIssue({ code: "custom", message: problem });
+            }),
     }),
     proxy: z.strictObject({
         image,

@@ -69,6 +69,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         sshPrivateKey: cfg.host.sshPrivateKey,
         deployDir: cfg.host.deployDir,
         sshOptions: cfg.host.sshOptions,
+        hostKey: cfg.host.hostKey,
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
         requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
         requireSudo: cfg.host.user !== "root",

@@ -5,6 +5,7 @@ import { PostgresService } from "../components/postgres-service";
 import { RedisService } from "../components/redis-service";
 import { ReverseProxy } from "../components/reverse-proxy";
 import { containerRevision, Service } from "../components/service";
+import { EXAMPLE_HOST_KEY } from "./fixtures/config";
 import { VpsHost } from "../components/vps-host";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
@@ -244,7 +245,7 @@ describe("components under mocks", () => {
             const c = capture();
             const host = new VpsHost(
                 "h",
-                { sshAddress: "vps1.example.com", sshPort: 2222, user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", requiredCommands: ["docker", "aws"] },
+                { sshAddress: "vps1.example.com", sshPort: 2222, user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", requiredCommands: ["docker", "aws"], hostKey: EXAMPLE_HOST_KEY },
                 c.opts,
             );
             const provider = find(c.resources, "pulumi:providers:docker");
@@ -254,6 +255,7 @@ describe("components under mocks", () => {
             assert.match(preflight.props.stdin, /preflight failed/);
             assert.equal(await isSecret(host.connection), true);
             assert.equal((await unwrap(host.connection)).port, 2222);
+            assert.equal((await unwrap(host.connection)).hostKey, EXAMPLE_HOST_KEY, "remote commands verify the server");
             assert.equal(await unwrap(provider.props.registryAuth), undefined, "no registry credentials unless given");
         });
 
@@ -262,7 +264,7 @@ describe("components under mocks", () => {
             new VpsHost(
                 "reg",
                 {
-                    sshAddress: "vps1.example.com", user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging",
+                    sshAddress: "vps1.example.com", user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", hostKey: EXAMPLE_HOST_KEY,
                     registryAuth: [{ address: "ghcr.io", username: "acme-bot", password: pulumi.secret("ghp_token") }],
                 },
                 c.opts,

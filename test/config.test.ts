@@ -82,6 +82,9 @@ describe("config: bad input is reported with its key path", () => {
         ["a registry password key that is not set", (v) => (v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), "registries[0].passwordKey", /"ghcrToken", which is not set/],
         ["a registry password in plain text", (v) => ((v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "ghcrToken", /registry password .* plain text/],
         ["Docker Hub listed twice under two names", (v) => ((v.registries = [{ address: "docker.io", username: "a", passwordKey: "hubToken" }, { address: "registry-1.docker.io", username: "b", passwordKey: "hubToken" }]), (v.hubToken = "t")), "registries[1].address", /same registry/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "hubToken"]],
+        ["a missing host key", (v) => delete v.host.hostKey, "host.hostKey", /required/],
+        ["a host key with the host name in front (a known_hosts line)", (v) => (v.host.hostKey = `vps1.example.com ${v.host.hostKey}`), "host.hostKey", /start with the key type/],
+        ["a host key whose data is not a key of its type", (v) => (v.host.hostKey = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "host.hostKey", /not a base64 ssh-ed25519 public key/],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
         ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
     ];
