@@ -28,6 +28,17 @@ describe("preflight.sh against a real Docker engine", () => {
         assert.ok(fs.statSync(path.join(dir, "srv")).isDirectory(), "creates the deploy directory");
     });
 
+    it("refuses daemon-wide json-file log-opts beyond max-size and max-file, which would replace every container on every up", async () => {
+        const daemonJson = path.join(dir, "daemon.json");
+        fs.writeFileSync(daemonJson, '{\n  "log-driver": "json-file",\n  "log-opts": {\n    "max-size": "50m",\n    "compress": "true",\n    "labels": "env"\n  }\n}\n');
+        const r = await runPreflight({ DEPLOY_DIR: path.join(dir, "srv"), REQUIRED_COMMANDS: "docker", REQUIRE_SUDO: "0", DOCKER_DAEMON_JSON: daemonJson });
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, /daemon\.json sets json-file log-opts compress labels: dockerd merges them/);
+        fs.writeFileSync(daemonJson, '{ "log-opts": { "max-size": "50m", "max-file": "5" } }');
+        const ok = await runPreflight({ DEPLOY_DIR: path.join(dir, "srv"), REQUIRED_COMMANDS: "docker", REQUIRE_SUDO: "0", DOCKER_DAEMON_JSON: daemonJson });
+        assert.equal(ok.code, 0, ok.stderr);
+    });
+
     it("fails with one line per problem: a missing command and an unwritable directory", async () => {
         const file = path.join(dir, "a-file");
         fs.writeFileSync(file, "");
