@@ -1,5 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { cpusInput, dockerDuration } from "./docker-forms";
 import { dockerName, Ownership, ownershipLabels } from "./labels";
 
 /** A Docker healthcheck (the `HEALTHCHECK` instruction's fields). */
@@ -47,9 +49,13 @@ export interface ServiceArgs extends Ownership {
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment variables holding secrets; they stay secret in the state and the synth. */
     readonly secretEnv?: Record<string, pulumi.Input<string>>;
-    /** Memory limit in MiB (Docker provider `memory`). */
+    /** Memory limit in MiB (Docker provider `memory`); also the memory + swap limit, so no swap. */
     readonly memoryMb: number;
-    /** CPU limit in CPUs (Docker `--cpus`), e.g. 0.5. */
+    /**
+     * CPU limit in CPUs (Docker `--cpus`), e.g. 0.5. Must survive the provider's read-back
+     * (see docker-forms.ts `cpusProblem`: 0.05 does not).
+     * @throws Error at construction when it does not
+     */
     readonly cpus: number;
     /** Restart policy. Default "unless-stopped". */
     readonly restart?: "unless-stopped" | "always" | "on-failure";
@@ -70,7 +76,8 @@ export interface ServiceArgs extends Ownership {
      * Give the container the fixed name `<app>-<env>-<role>` and replace it by deleting
      * first. For data services, whose volume two instances must never share, and for
      * the proxy, whose host ports two instances cannot both bind. Default false: the
-     * name gets a random suffix and a replacement starts beside the old container.
+     * container's logical name carries its revision and its name a random suffix, so a new
+     * release starts beside the old container (see {@link containerRevision}).
      */
     readonly fixedName?: boolean;
     /** Resources that must exist first (e.g. the containers of the services it depends on). */
@@ -103,6 +110,42 @@ export function traefikLabels(routerName: string, route: ProxyRoute): { label: s
     ];
 }
 
+/** Inputs the Docker provider updates in place (kreuzwerker v4.5 resourceDockerContainerUpdate); every other one replaces the container. */
+const UPDATED_IN_PLACE = new Set<keyof ServiceArgs>(["memoryMb", "restart", "healthTimeoutSeconds", "dependsOn"]);
+
+/**
+ * The revision of a container: the first 8 hex digits of a SHA-256 over every argument
+ * whose change makes the Docker provider replace the container (image reference, plain
+ * environment, secret variable names, command, limits but memory, labels and routes,
+ * networks, volumes, log rotation, healthcheck). Arguments the provider updates in place
+ * (memory, restart policy, wait timeout) and secret values are left out, and a value known
+ * only after deployment (an Output) counts as "<computed>".
+ *
+ * pulumi-docker replaces every container delete-first (provider/resources.go,
+ * `DeleteBeforeReplace: true` for docker_container), whatever the resource options say.
+ * So a container whose revision is part of its logical name is never replaced: a new
+ * release is a new resource, created (and healthy, `wait: true`) before the old one is
+ * deleted at the end of the update, and the proxy routes to both meanwhile.
+ */
+export function containerRevision(args: ServiceArgs): string {
+    const plain = (v: unknown): unknown => {
+        if (pulumi.Output.isInstance(v) || (v !== null && typeof v === "object" && typeof (v as Promise<unknown>).then === "function")) return "<computed>";
+        if (Array.isArray(v)) return v.map(plain);
+        if (v !== null && typeof v === "object") {
+            return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, plain((v as Record<string, unknown>)[k])]));
+        }
+        return v;
+    };
+    const spec: Record<string, unknown> = {};
+    for (const key of Object.keys(args).sort() as (keyof ServiceArgs)[]) {
+        if (UPDATED_IN_PLACE.has(key)) continue;
+        // A secret value's change still replaces the container, delete-first: its names are in
+        // the revision, its values are not (a hash of a secret in a URN would leak it).
+        spec[key] = key === "secretEnv" ? Object.keys(args.secretEnv ?? {}).sort() : plain(args[key]);
+    }
+    return createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
+}
+
 /**
  * One container of an environment, with the deploy-safety settings every container
  * gets: a pinned image pulled with `RemoteImage` (kept locally so a rollback does not
@@ -117,6 +160,8 @@ export class Service extends pulumi.ComponentResource {
     readonly container: docker.Container;
     /** The container's name (with a random suffix unless fixedName). */
     readonly containerName: pulumi.Output<string>;
+    /** The revision in the container's logical name (see {@link containerRevision}); undefined with fixedName. */
+    readonly revision?: string;
 
     constructor(name: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:Service", name, { role: args.role, image: args.image }, opts);
@@ -142,19 +187,25 @@ export class Service extends pulumi.ComponentResource {
             ...(args.extraLabels ?? []),
         ];
 
+        // A fixed-name container (a data service, the proxy) cannot run beside its successor:
+        // it keeps one logical name and is replaced delete-first. Any other container carries
+        // its revision in its logical name, so a new release starts before the old one stops.
+        this.revision = args.fixedName ? undefined : containerRevision(args);
         this.container = new docker.Container(
-            `${name}-container`,
+            args.fixedName ? `${name}-container` : `${name}-container-${this.revision}`,
             {
                 name: args.fixedName ? dockerName(args) : undefined,
                 image: this.image.imageId,
                 envs,
                 command: args.command,
+                // Durations in the form the provider reads back (Go's Duration.String(): "90s" is
+                // stored as "1m30s"), so a refresh finds no difference.
                 healthcheck: {
                     tests: args.healthcheck.test,
-                    interval: args.healthcheck.interval,
-                    timeout: args.healthcheck.timeout,
+                    interval: dockerDuration(args.healthcheck.interval),
+                    timeout: dockerDuration(args.healthcheck.timeout),
                     retries: args.healthcheck.retries,
-                    startPeriod: args.healthcheck.startPeriod,
+                    startPeriod: dockerDuration(args.healthcheck.startPeriod),
                 },
                 wait: true,
                 waitTimeout: args.healthTimeoutSeconds ?? 120,
@@ -163,7 +214,12 @@ export class Service extends pulumi.ComponentResource {
                 logDriver: "json-file",
                 logOpts: logOptions(logs),
                 memory: args.memoryMb,
-                cpus: String(args.cpus),
+                // No swap: memory + swap equals memory. Unset, dockerd stores twice the memory
+                // limit and the provider reads that back into this optional, non-computed field:
+                // a diff on every refresh. Swapping also ruins a database's latency.
+                memorySwap: args.memoryMb,
+                // `cpus` forces a replacement and is read back as "1.0" for 1: send that form.
+                cpus: cpusInput(args.cpus),
                 privileged: false,
                 securityOpts: ["no-new-privileges:true"],
                 capabilities: { drops: ["ALL"], adds: args.capAdd ?? [] },
@@ -185,6 +241,9 @@ export class Service extends pulumi.ComponentResource {
                 parent: this,
                 dependsOn: args.dependsOn,
                 deleteBeforeReplace: args.fixedName ?? false,
+                // The provider's update ignores the healthcheck, so a changed one would never reach
+                // the container: replace it instead (a revisioned container gets a new name anyway).
+                replaceOnChanges: ["healthcheck"],
             },
         );
         this.containerName = this.container.name;

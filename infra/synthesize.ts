@@ -33,6 +33,8 @@ export interface SynthOptions {
     provider: string | null;
     aliases: number;
     additionalSecretOutputs: string[];
+    /** The id of an existing resource this one adopts (`import`), or null. */
+    import: string | null;
 }
 
 /** One resource of the synthesized graph. */
@@ -231,6 +233,7 @@ export async function synthesize(programModule: string, stackConfig: StackConfig
                 provider,
                 aliases: (c.opts.aliases ?? []).length,
                 additionalSecretOutputs: c.opts.additionalSecretOutputs ?? [],
+                import: (c.opts as pulumi.CustomResourceOptions).import ?? null,
             },
         });
     }
@@ -248,6 +251,7 @@ function optionTags(r: SynthResource): string {
         r.options.retainOnDelete && "retainOnDelete",
         r.options.protect && "protect",
         r.options.deleteBeforeReplace && "deleteBeforeReplace",
+        r.options.import !== null && `import ${r.options.import}`,
     ].filter(Boolean);
     return tags.length > 0 ? `  [${tags.join(", ")}]` : "";
 }

@@ -70,9 +70,11 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         sshPrivateKey: cfg.host.sshPrivateKey,
         deployDir: cfg.host.deployDir,
         sshOptions: cfg.host.sshOptions,
+        hostKey: cfg.host.hostKey,
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
         requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
         requireSudo: cfg.host.user !== "root",
+        registryAuth: cfg.registries,
     });
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
