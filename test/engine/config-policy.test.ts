@@ -73,7 +73,7 @@ describe("engine: config validation and the policy pack through the CLI", functi
         assert.equal(preview.ok, false, "a mandatory violation fails the preview");
         const mandatory = policyViolations(preview.stdout).filter((v) => v.level === "mandatory");
         const has = (policy: string, resource: string) =>
-            assert.ok(mandatory.some((v) => v.policy === policy && v.resource.endsWith(resource)), `${policy} on ${resource}:\n${explain(preview)}`);
+            assert.ok(mandatory.some((v) => v.policy === policy && v.resource.includes(`: ${resource}`)), `${policy} on ${resource}:\n${explain(preview)}`);
         has("production-data-protected", "shop-production-postgres-data-volume");
         has("production-data-protected", "shop-production-redis-data-volume");
         has("image-digest-production", "shop-production-backend-image");
