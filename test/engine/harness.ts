@@ -140,8 +140,6 @@ export class Sandbox {
         this.worldDir = path.join(dir, "world");
         for (const d of [this.workDir, this.stateDir, this.worldDir, path.join(dir, "home")]) fs.mkdirSync(d, { recursive: true });
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(this.workDir, "Pulumi.yaml"));
-        // The CLI checks that the project's `main` directory exists even for an inline program.
-        fs.symlinkSync(path.join(ROOT, "infra"), path.join(this.workDir, "infra"));
         this.env = {
             PATH: [PLUGINS, path.dirname(process.execPath), PULUMI_CLI_BIN, process.env.PATH ?? ""].join(path.delimiter),
             PULUMI_BACKEND_URL: `file://${this.stateDir}`,
