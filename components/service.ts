@@ -1,6 +1,5 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import { cpusInput, dockerDuration } from "./docker-forms";
 import { dockerName, Ownership, ownershipLabels } from "./labels";
 
@@ -76,8 +75,7 @@ export interface ServiceArgs extends Ownership {
      * Give the container the fixed name `<app>-<env>-<role>` and replace it by deleting
      * first. For data services, whose volume two instances must never share, and for
      * the proxy, whose host ports two instances cannot both bind. Default false: the
-     * container's logical name carries its revision and its name a random suffix, so a new
-     * release starts beside the old container (see {@link containerRevision}).
+     * name gets a random suffix and a replacement starts beside the old container.
      */
     readonly fixedName?: boolean;
     /** Resources that must exist first (e.g. the containers of the services it depends on). */
@@ -110,42 +108,6 @@ export function traefikLabels(routerName: string, route: ProxyRoute): { label: s
     ];
 }
 
-/** Inputs the Docker provider updates in place (kreuzwerker v4.5 resourceDockerContainerUpdate); every other one replaces the container. */
-const UPDATED_IN_PLACE = new Set<keyof ServiceArgs>(["memoryMb", "restart", "healthTimeoutSeconds", "dependsOn"]);
-
-/**
- * The revision of a container: the first 8 hex digits of a SHA-256 over every argument
- * whose change makes the Docker provider replace the container (image reference, plain
- * environment, secret variable names, command, limits but memory, labels and routes,
- * networks, volumes, log rotation, healthcheck). Arguments the provider updates in place
- * (memory, restart policy, wait timeout) and secret values are left out, and a value known
- * only after deployment (an Output) counts as "<computed>".
- *
- * pulumi-docker replaces every container delete-first (provider/resources.go,
- * `DeleteBeforeReplace: true` for docker_container), whatever the resource options say.
- * So a container whose revision is part of its logical name is never replaced: a new
- * release is a new resource, created (and healthy, `wait: true`) before the old one is
- * deleted at the end of the update, and the proxy routes to both meanwhile.
- */
-export function containerRevision(args: ServiceArgs): string {
-    const plain = (v: unknown): unknown => {
-        if (pulumi.Output.isInstance(v) || (v !== null && typeof v === "object" && typeof (v as Promise<unknown>).then === "function")) return "<computed>";
-        if (Array.isArray(v)) return v.map(plain);
-        if (v !== null && typeof v === "object") {
-            return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, plain((v as Record<string, unknown>)[k])]));
-        }
-        return v;
-    };
-    const spec: Record<string, unknown> = {};
-    for (const key of Object.keys(args).sort() as (keyof ServiceArgs)[]) {
-        if (UPDATED_IN_PLACE.has(key)) continue;
-        // A secret value's change still replaces the container, delete-first: its names are in
-        // the revision, its values are not (a hash of a secret in a URN would leak it).
-        spec[key] = key === "secretEnv" ? Object.keys(args.secretEnv ?? {}).sort() : plain(args[key]);
-    }
-    return createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
-}
-
 /**
  * One container of an environment, with the deploy-safety settings every container
  * gets: a pinned image pulled with `RemoteImage` (kept locally so a rollback does not
@@ -160,8 +122,6 @@ export class Service extends pulumi.ComponentResource {
     readonly container: docker.Container;
     /** The container's name (with a random suffix unless fixedName). */
     readonly containerName: pulumi.Output<string>;
-    /** The revision in the container's logical name (see {@link containerRevision}); undefined with fixedName. */
-    readonly revision?: string;
 
     constructor(name: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:Service", name, { role: args.role, image: args.image }, opts);
@@ -187,12 +147,8 @@ export class Service extends pulumi.ComponentResource {
             ...(args.extraLabels ?? []),
         ];
 
-        // A fixed-name container (a data service, the proxy) cannot run beside its successor:
-        // it keeps one logical name and is replaced delete-first. Any other container carries
-        // its revision in its logical name, so a new release starts before the old one stops.
-        this.revision = args.fixedName ? undefined : containerRevision(args);
         this.container = new docker.Container(
-            args.fixedName ? `${name}-container` : `${name}-container-${this.revision}`,
+            `${name}-container`,
             {
                 name: args.fixedName ? dockerName(args) : undefined,
                 image: this.image.imageId,
@@ -240,9 +196,15 @@ export class Service extends pulumi.ComponentResource {
             {
                 parent: this,
                 dependsOn: args.dependsOn,
+                // Explicit either way: pulumi-docker asks the engine to replace every container
+                // delete-first (provider/resources.go, docker_container DeleteBeforeReplace: true),
+                // and the engine lets an explicit option override the provider
+                // (pkg/resource/deploy/step_generator.go). An auto-named container therefore
+                // starts beside the old one, which is deleted once the new one is healthy; a
+                // fixed-name one (data service, proxy) cannot, and is deleted first.
                 deleteBeforeReplace: args.fixedName ?? false,
                 // The provider's update ignores the healthcheck, so a changed one would never reach
-                // the container: replace it instead (a revisioned container gets a new name anyway).
+                // the container: replace it instead.
                 replaceOnChanges: ["healthcheck"],
             },
         );

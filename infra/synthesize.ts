@@ -24,7 +24,8 @@ export const REDACTED = "[secret]";
 export interface SynthOptions {
     protect: boolean;
     retainOnDelete: boolean;
-    deleteBeforeReplace: boolean;
+    /** true or false when the program sets it (overriding the provider's choice); null when the provider decides. */
+    deleteBeforeReplace: boolean | null;
     /** URNs of explicit dependencies. */
     dependsOn: string[];
     ignoreChanges: string[];
@@ -226,7 +227,7 @@ export async function synthesize(programModule: string, stackConfig: StackConfig
             options: {
                 protect: c.opts.protect === true,
                 retainOnDelete: c.opts.retainOnDelete === true,
-                deleteBeforeReplace: c.opts.deleteBeforeReplace === true,
+                deleteBeforeReplace: c.opts.deleteBeforeReplace ?? null,
                 dependsOn,
                 ignoreChanges: c.opts.ignoreChanges ?? [],
                 replaceOnChanges: c.opts.replaceOnChanges ?? [],
@@ -250,7 +251,7 @@ function optionTags(r: SynthResource): string {
     const tags = [
         r.options.retainOnDelete && "retainOnDelete",
         r.options.protect && "protect",
-        r.options.deleteBeforeReplace && "deleteBeforeReplace",
+        r.options.deleteBeforeReplace === true && "deleteBeforeReplace",
         r.options.import !== null && `import ${r.options.import}`,
     ].filter(Boolean);
     return tags.length > 0 ? `  [${tags.join(", ")}]` : "";
