@@ -46,13 +46,11 @@ export function describeMutations(entries: JournalEntry[]): string[] {
 }
 
 /**
- * How a container was succeeded: the calls for containers whose logical name starts with
- * `prefix` (the program may give a new release a new logical name, or replace it under
- * the same one), and the positions of the first create and of the delete of the old
- * container `oldId`; -1 when absent.
+ * A resource's calls in `entries`, with the positions of the create of its replacement
+ * and of the delete of the old one (`oldId`); -1 when absent.
  */
-export function succession(entries: JournalEntry[], prefix: string, oldId: string | undefined): { calls: JournalEntry[]; created: number; deleted: number } {
-    const own = entries.filter((e) => e.type === CONTAINER && e.urn !== undefined && urnName(e.urn).startsWith(prefix));
+export function replacement(entries: JournalEntry[], name: string, oldId: string | undefined): { calls: JournalEntry[]; created: number; deleted: number } {
+    const own = named(entries, name);
     return {
         calls: own,
         created: indexOf(own, (e) => e.method === "create" && !e.preview),

@@ -187,11 +187,6 @@ export class Sandbox {
         }
     }
 
-    /** Sets a secret config value of a stack (`pulumi config set --secret`). */
-    async setSecret(stackName: string, key: string, value: string): Promise<void> {
-        await this.stack(stackName).setConfig(fullKey(key), { value, secret: true });
-    }
-
     /** Removes config values of a stack (`pulumi config rm --path`), e.g. a whole service. */
     async removeConfig(stackName: string, keys: string[]): Promise<void> {
         for (const key of keys) await this.stack(stackName).removeConfig(fullKey(key), true);

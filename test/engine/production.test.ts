@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { needCommand } from "../helpers/tools";
 import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
-import { APPLICATION_TYPES, BUCKET_TYPES, calls, CONTAINER, describeMutations, succession, VOLUME, volumeMutations } from "./expect";
+import { APPLICATION_TYPES, BUCKET_TYPES, calls, CONTAINER, describeMutations, replacement, VOLUME, volumeMutations } from "./expect";
 import { urnName } from "./stand-in/journal";
 import { explain, ROOT, Sandbox } from "./harness";
 
@@ -49,14 +49,14 @@ describe("engine: the production stack and its destroy guard", function () {
 
     it("with the guard, a new PostgreSQL image is still replaced delete-before-replace, and a new back end create-before-delete", async () => {
         needs();
-        const old = (prefix: string) => custom().find((r) => r.type === CONTAINER && urnName(r.urn).startsWith(prefix))!.id;
+        const old = (name: string) => custom().find((r) => r.type === CONTAINER && urnName(r.urn) === name)!.id;
         const oldPostgres = old("shop-production-postgres-server-container");
         const oldBackend = old("shop-production-backend-container");
         const { up, journal } = await sandbox.upWith("production", { "postgres.image": POSTGRES_IMAGE, "services.backend.image": BACKEND_IMAGE });
         assert.ok(up.ok, explain(up));
-        const postgres = succession(journal, "shop-production-postgres-server-container", oldPostgres);
+        const postgres = replacement(journal, "shop-production-postgres-server-container", oldPostgres);
         assert.ok(postgres.deleted >= 0 && postgres.deleted < postgres.created, describeMutations(journal).join("\n"));
-        const backend = succession(journal, "shop-production-backend-container", oldBackend);
+        const backend = replacement(journal, "shop-production-backend-container", oldBackend);
         assert.ok(backend.created >= 0 && backend.created < backend.deleted, describeMutations(journal).join("\n"));
         assert.deepEqual(volumeMutations(journal), []);
         assert.equal(sandbox.resources("production").find((r) => r.type === GUARD)?.protect, true);
