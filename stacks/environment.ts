@@ -14,6 +14,7 @@ import { VpsHost } from "../components/vps-host";
 import { BackupBucket } from "../components/backup-bucket";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/dns-records";
 import { BackupTarget } from "../components/backup-job";
+import { DestroyGuard } from "../components/destroy-guard";
 import { EnvironmentConfig } from "../infra/config";
 import { buildJobs } from "./jobs";
 
@@ -193,6 +194,13 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         : undefined;
     const backupTarget: BackupTarget | undefined = storage?.target;
     const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
+
+    // With protected data (production), an accidental `pulumi destroy` must delete nothing,
+    // not the whole service before it stops at the protected volumes: see DestroyGuard.
+    if (cfg.protectData) {
+        const covers: (pulumi.Resource | undefined)[] = [host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, jobs.backup, jobs.restoreCheck, jobs.healthCheck];
+        new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
+    }
 
     const urls = Object.values(cfg.services)
         .flatMap((s) => s.hosts)
