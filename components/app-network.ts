@@ -19,6 +19,11 @@ export interface AppNetworkArgs {
  *
  * Networks are ordinary resources: `pulumi destroy` removes them. The provider comes
  * from `opts.provider` (the VpsHost's Docker provider).
+ *
+ * Both are replaced delete-first (`deleteBeforeReplace`): their names are fixed, Docker
+ * refuses a second network of the same name, and a network with containers attached cannot
+ * be deleted. Delete-first makes the engine replace the attached containers (whose
+ * `networksAdvanced` reads the network's name) before the network itself.
  */
 export class AppNetwork extends pulumi.ComponentResource {
     readonly edge: docker.Network;
@@ -35,12 +40,12 @@ export class AppNetwork extends pulumi.ComponentResource {
         this.edge = new docker.Network(
             `${name}-edge`,
             { name: this.edgeName, driver: "bridge", labels: ownershipLabels(owner("edge-network")) },
-            { parent: this },
+            { parent: this, deleteBeforeReplace: true },
         );
         this.internal = new docker.Network(
             `${name}-internal`,
             { name: this.internalName, driver: "bridge", internal: true, labels: ownershipLabels(owner("internal-network")) },
-            { parent: this },
+            { parent: this, deleteBeforeReplace: true },
         );
         this.registerOutputs({ edge: this.edge.name, internal: this.internal.name });
     }

@@ -40,7 +40,11 @@ export class DataVolume extends pulumi.ComponentResource {
         this.volume = new docker.Volume(
             `${name}-volume`,
             { name: this.volumeName, driver: "local", labels: ownershipLabels(owner) },
-            { parent: this, retainOnDelete: true, protect: args.protect ?? false },
+            // Docker cannot relabel a volume, and creating one whose name exists returns the
+            // existing volume unchanged: a retained volume brought back with other labels would
+            // otherwise be "replaced" on every update (and fail, when protected). The labels
+            // only describe; the name is what re-attaches the data.
+            { parent: this, retainOnDelete: true, protect: args.protect ?? false, ignoreChanges: ["labels"] },
         );
         this.registerOutputs({ volumeName: this.volume.name });
     }

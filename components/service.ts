@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { cpusInput, dockerDuration } from "./docker-forms";
 import { dockerName, Ownership, ownershipLabels } from "./labels";
 
 /** A Docker healthcheck (the `HEALTHCHECK` instruction's fields). */
@@ -47,9 +48,13 @@ export interface ServiceArgs extends Ownership {
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment variables holding secrets; they stay secret in the state and the synth. */
     readonly secretEnv?: Record<string, pulumi.Input<string>>;
-    /** Memory limit in MiB (Docker provider `memory`). */
+    /** Memory limit in MiB (Docker provider `memory`); also the memory + swap limit, so no swap. */
     readonly memoryMb: number;
-    /** CPU limit in CPUs (Docker `--cpus`), e.g. 0.5. */
+    /**
+     * CPU limit in CPUs (Docker `--cpus`), e.g. 0.5. Must survive the provider's read-back
+     * (see docker-forms.ts `cpusProblem`: 0.05 does not).
+     * @throws Error at construction when it does not
+     */
     readonly cpus: number;
     /** Restart policy. Default "unless-stopped". */
     readonly restart?: "unless-stopped" | "always" | "on-failure";
@@ -149,12 +154,14 @@ export class Service extends pulumi.ComponentResource {
                 image: this.image.imageId,
                 envs,
                 command: args.command,
+                // Durations in the form the provider reads back (Go's Duration.String(): "90s" is
+                // stored as "1m30s"), so a refresh finds no difference.
                 healthcheck: {
                     tests: args.healthcheck.test,
-                    interval: args.healthcheck.interval,
-                    timeout: args.healthcheck.timeout,
+                    interval: dockerDuration(args.healthcheck.interval),
+                    timeout: dockerDuration(args.healthcheck.timeout),
                     retries: args.healthcheck.retries,
-                    startPeriod: args.healthcheck.startPeriod,
+                    startPeriod: dockerDuration(args.healthcheck.startPeriod),
                 },
                 wait: true,
                 waitTimeout: args.healthTimeoutSeconds ?? 120,
@@ -163,7 +170,12 @@ export class Service extends pulumi.ComponentResource {
                 logDriver: "json-file",
                 logOpts: logOptions(logs),
                 memory: args.memoryMb,
-                cpus: String(args.cpus),
+                // No swap: memory + swap equals memory. Unset, dockerd stores twice the memory
+                // limit and the provider reads that back into this optional, non-computed field:
+                // a diff on every refresh. Swapping also ruins a database's latency.
+                memorySwap: args.memoryMb,
+                // `cpus` forces a replacement and is read back as "1.0" for 1: send that form.
+                cpus: cpusInput(args.cpus),
                 privileged: false,
                 securityOpts: ["no-new-privileges:true"],
                 capabilities: { drops: ["ALL"], adds: args.capAdd ?? [] },
@@ -184,7 +196,16 @@ export class Service extends pulumi.ComponentResource {
             {
                 parent: this,
                 dependsOn: args.dependsOn,
+                // Explicit either way: pulumi-docker asks the engine to replace every container
+                // delete-first (provider/resources.go, docker_container DeleteBeforeReplace: true),
+                // and the engine lets an explicit option override the provider
+                // (pkg/resource/deploy/step_generator.go). An auto-named container therefore
+                // starts beside the old one, which is deleted once the new one is healthy; a
+                // fixed-name one (data service, proxy) cannot, and is deleted first.
                 deleteBeforeReplace: args.fixedName ?? false,
+                // The provider's update ignores the healthcheck, so a changed one would never reach
+                // the container: replace it instead.
+                replaceOnChanges: ["healthcheck"],
             },
         );
         this.containerName = this.container.name;

@@ -20,10 +20,22 @@ export interface VpsHostArgs {
     readonly deployDir: string;
     /** Extra `ssh` options for the Docker provider, e.g. ["-o", "StrictHostKeyChecking=yes"]. Default []. */
     readonly sshOptions?: string[];
+    /**
+     * The VPS's SSH host key (`ssh-ed25519 AAAA...`), which the remote commands verify the
+     * server against; pulumi-command accepts any server without it (remote/connection.go).
+     */
+    readonly hostKey: string;
     /** Commands the scheduled jobs need on the VPS; the preflight fails when one is missing. Default ["docker"]. */
     readonly requiredCommands?: string[];
     /** The preflight also checks that `user` has passwordless sudo (jobs install with `sudo -n`). Default false. */
     readonly requireSudo?: boolean;
+    /**
+     * Credentials the Docker provider sends when it pulls an image (`registry_auth`). The
+     * provider never uses the VPS user's `docker login`: only these. `address` is the host
+     * the provider looks them up by ("ghcr.io"; Docker Hub is "registry-1.docker.io").
+     * Default none (public images only).
+     */
+    readonly registryAuth?: { address: string; username: string; password: pulumi.Input<string> }[];
 }
 
 /**
@@ -53,11 +65,15 @@ export class VpsHost extends pulumi.ComponentResource {
 
         this.provider = new docker.Provider(
             `${name}-docker`,
-            { host: `ssh://${args.user}@${args.sshAddress}:${port}`, sshOpts: args.sshOptions ?? [] },
+            {
+                host: `ssh://${args.user}@${args.sshAddress}:${port}`,
+                sshOpts: args.sshOptions ?? [],
+                registryAuth: args.registryAuth?.map((r) => ({ address: r.address, username: r.username, password: pulumi.secret(r.password) })),
+            },
             { parent: this },
         );
         this.connection = pulumi.secret(
-            pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey }),
+            pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey, hostKey: args.hostKey }),
         ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
 
         const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}' REQUIRE_SUDO=${args.requireSudo ? 1 : 0}`;

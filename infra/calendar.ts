@@ -151,3 +151,119 @@ export function calendarExpressionProblem(expression: string): string | undefine
     if (i < tokens.length) return `unexpected "${tokens.slice(i).join(" ")}" after the expression`;
     return undefined;
 }
+
+// ---------------------------------------------------------------------------------------
+// How often an expression fires: the longest gap between two consecutive elapses
+// ---------------------------------------------------------------------------------------
+
+/** What the shorthands stand for (systemd.time(7)). */
+const SHORTHAND_EXPANSIONS: Record<string, string> = {
+    minutely: "*-*-* *:*:00",
+    hourly: "*-*-* *:00:00",
+    daily: "*-*-* 00:00:00",
+    weekly: "Mon *-*-* 00:00:00",
+    monthly: "*-*-01 00:00:00",
+    yearly: "*-01-01 00:00:00",
+    annually: "*-01-01 00:00:00",
+    quarterly: "*-01,04,07,10-01 00:00:00",
+    semiannually: "*-01,07-01 00:00:00",
+};
+
+/** The values a numeric component allows between min and max (fractions of seconds are cut). */
+function expand(field: string, min: number, max: number): Set<number> {
+    const out = new Set<number>();
+    for (const item of field.split(",")) {
+        const [range, stepText] = item.split("/");
+        const step = stepText === undefined ? undefined : Number(stepText);
+        let [from, to] = range === "*" ? [min, max] : range.split("..").map((v) => Math.floor(Number(v)));
+        if (to === undefined) to = step === undefined ? from : max;
+        for (let v = from; v <= to; v += step ?? 1) out.add(v);
+    }
+    return out;
+}
+
+/** Days of a month a day component allows: forward days (1..31) and days counted from the end (~1 is the last). */
+function expandDays(field: string, fromEnd: boolean): { forward: Set<number>; backward: Set<number> } {
+    const days = expand(field, 1, 31);
+    return fromEnd ? { forward: new Set(), backward: days } : { forward: days, backward: new Set() };
+}
+
+const WEEKDAY_INDEX: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+
+function expandWeekdays(field: string): Set<number> {
+    const out = new Set<number>();
+    const index = (w: string) => WEEKDAY_INDEX[w.toLowerCase().slice(0, 3)];
+    for (const item of field.split(",")) {
+        const [a, b] = item.split("..");
+        if (b === undefined) out.add(index(a));
+        else for (let d = index(a); ; d = (d + 1) % 7) {
+            out.add(d);
+            if (d === index(b)) break;
+        }
+    }
+    return out;
+}
+
+/**
+ * The longest time, in hours, between two consecutive elapses of a valid calendar
+ * expression, evaluated in UTC over nine years from 2026-01-01 (so Feb 29 and yearly
+ * schedules repeat in the window). A timezone other than UTC is ignored: daylight saving
+ * moves an elapse by at most an hour.
+ *
+ * @returns Infinity when the expression elapses fewer than twice in that window (a date
+ *   with a fixed year)
+ * @throws Error when the expression is not valid (check with {@link calendarExpressionProblem} first)
+ */
+export function longestGapHours(expression: string): number {
+    const problem = calendarExpressionProblem(expression);
+    if (problem) throw new Error(`bad calendar expression "${expression}": ${problem}`);
+    const text = SHORTHAND_EXPANSIONS[expression.trim().toLowerCase()] ?? expression.trim();
+    const tokens = text.split(/\s+/);
+    let i = 0;
+    let weekdays: Set<number> | undefined;
+    if (/^[A-Za-z]/.test(tokens[0]) && !isTimezone(tokens[0])) weekdays = expandWeekdays(tokens[i++]);
+    let years: Set<number> | undefined;
+    let months = expand("*", 1, 12);
+    let days = expandDays("*", false);
+    if (i < tokens.length && tokens[i].includes("-") && !tokens[i].includes(":")) {
+        const m = /^([^-~]+)-([^-~]+)(?:([-~])([^-~]+))?$/.exec(tokens[i++])!;
+        const [year, month, day, fromEnd] = m[3] === undefined ? [undefined, m[1], m[2], false] : [m[1], m[2], m[4], m[3] === "~"];
+        if (year !== undefined && year !== "*") years = expand(year, 1970, 2199);
+        months = expand(month, 1, 12);
+        days = expandDays(day, fromEnd);
+    }
+    let hours = new Set([0]);
+    let minutes = new Set([0]);
+    let seconds = new Set([0]);
+    if (i < tokens.length && tokens[i].includes(":")) {
+        const [h, m, s] = tokens[i].split(":");
+        hours = expand(h, 0, 23);
+        minutes = expand(m, 0, 59);
+        seconds = s === undefined ? new Set([0]) : expand(s, 0, 59);
+    }
+
+    // The seconds of a day at which it elapses, and the longest gap between two of them.
+    const times: number[] = [];
+    for (const h of hours) for (const m of minutes) for (const s of seconds) times.push(h * 3600 + m * 60 + s);
+    times.sort((a, b) => a - b);
+    let longest = 0;
+    for (let k = 1; k < times.length; k++) longest = Math.max(longest, times[k] - times[k - 1]);
+
+    const start = Date.UTC(2026, 0, 1);
+    let previousLast: number | undefined;
+    let elapses = 0;
+    for (let d = 0; d < 9 * 366; d++) {
+        const date = new Date(start + d * 86_400_000);
+        const [y, mo, day] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+        const inMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+        if (years && !years.has(y)) continue;
+        if (!months.has(mo)) continue;
+        if (!days.forward.has(day) && !days.backward.has(inMonth - day + 1)) continue;
+        if (weekdays && !weekdays.has(date.getUTCDay())) continue;
+        const dayStart = (start + d * 86_400_000) / 1000;
+        if (previousLast !== undefined) longest = Math.max(longest, dayStart + times[0] - previousLast);
+        previousLast = dayStart + times[times.length - 1];
+        elapses += times.length;
+    }
+    return elapses < 2 ? Infinity : longest / 3600;
+}

@@ -9,7 +9,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { calendarExpressionProblem } from "./calendar";
+import { cpusProblem } from "../components/docker-forms";
+import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
+import { calendarExpressionProblem, longestGapHours } from "./calendar";
 
 /** The Pulumi project name, which is also the config namespace (`vps-stacks:app`). */
 export const PROJECT = "vps-stacks";
@@ -17,8 +19,6 @@ export const PROJECT = "vps-stacks";
 /** Config keys that must hold Pulumi secrets (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 
-/** Environment variable names that look like credentials; their values must come from `secretEnv`. */
-export const SECRET_LOOKING_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|(^|_)KEY($|_)|PRIVATE|CREDENTIAL|API_?KEY|DSN)/i;
 
 // ---------------------------------------------------------------------------------------
 // Reusable value schemas
@@ -47,6 +47,51 @@ export function imageReferenceProblem(ref: string, requireDigest: boolean): stri
 }
 
 const image = z.string();
+
+const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
+
+/**
+ * Why a text is not an SSH public key line (`<type> <base64 blob> [comment]`) as
+ * `ssh.ParseAuthorizedKey` (used by pulumi-command for `hostKey`) reads it, or undefined.
+ * The blob must start with its own type name, as the SSH wire format has it.
+ */
+export function sshPublicKeyProblem(text: string): string | undefined {
+    const [type, blob] = text.trim().split(/\s+/);
+    if (!HOST_KEY_TYPES.includes(type)) {
+        return `hostKey must start with the key type (${HOST_KEY_TYPES.join(", ")}), as \`ssh-keyscan -t ed25519 <host>\` prints it after the host name`;
+    }
+    const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(blob ?? "") ? Buffer.from(blob, "base64") : Buffer.alloc(0);
+    const nameLength = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
+    if (nameLength !== type.length || bytes.subarray(4, 4 + nameLength).toString("latin1") !== type) {
+        return `hostKey's key data is not a base64 ${type} public key (copy the whole line ssh-keyscan prints)`;
+    }
+    return undefined;
+}
+
+/** The first Traefik release that negotiates the Docker API version (traefik/traefik#12253). */
+export const MIN_TRAEFIK_VERSION = [3, 6, 1] as const;
+
+/**
+ * Why a reverse-proxy image cannot route on a current Docker engine, or undefined. Traefik
+ * before v3.6.1 speaks Docker API 1.24, which Docker Engine 29 refuses (minimum 1.44); its
+ * `--ping` healthcheck still passes, so `pulumi up` succeeds and no route is served. Tags
+ * that are not a version (a digest alone, a custom build) are not judged.
+ */
+export function traefikVersionProblem(ref: string): string | undefined {
+    const m = /^(?:.*\/)?traefik:v?(\d+)\.(\d+)(?:\.(\d+))?(?:[@-].*)?$/.exec(ref);
+    if (!m) return undefined;
+    const version = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+    for (let i = 0; i < 3; i++) {
+        if (version[i] > MIN_TRAEFIK_VERSION[i]) return undefined;
+        if (version[i] < MIN_TRAEFIK_VERSION[i]) {
+            return `Traefik ${version.join(".")} speaks Docker API 1.24, which Docker Engine 29 refuses: it would start healthy and route nothing. Use v${MIN_TRAEFIK_VERSION.join(".")} or newer (traefik/traefik#12253)`;
+        }
+    }
+    return undefined;
+}
+
+/** Let's Encrypt's staging directory: its certificates chain to a root no client trusts. */
+export const LETS_ENCRYPT_STAGING = /^https:\/\/acme-staging-v02\.api\.letsencrypt\.org\//;
 
 /**
  * Parses a memory size as Docker accepts it (`512m`, `1g`, `256MiB`, `1.5GB`) to whole
@@ -193,7 +238,16 @@ const backupStorageSchema = z.strictObject({
         .optional(),
 });
 
-const cpus = z.number().positive("cpus must be greater than 0").max(256, "cpus must be at most 256");
+const cpus = z
+    .number()
+    .positive("cpus must be greater than 0")
+    .max(256, "cpus must be at most 256")
+    .superRefine((value, ctx) => {
+        // The Docker provider forces a replacement on any cpus difference and reads some
+        // values back as other numbers (0.05 as "0.1"): those would replace every update.
+        const problem = cpusProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: `cpus ${problem}` });
+    });
 
 const healthcheck = z.strictObject({
     /** Docker HEALTHCHECK test, e.g. ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/health"]. */
@@ -251,6 +305,46 @@ const dataServiceBase = {
     healthTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
 };
 
+/**
+ * The registry host the Docker provider looks credentials up by when it pulls an image:
+ * kreuzwerker v4.5 keys `registry_auth` by the address's host name and, for an image
+ * without a registry part, looks up "registry-1.docker.io" (resource_docker_image_funcs.go
+ * pullImage/parseImageOptions). So Docker Hub's other names map to that one.
+ */
+export function registryLookupHost(address: string): string {
+    const host = address.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+    return ["docker.io", "index.docker.io", "registry.hub.docker.com"].includes(host) ? "registry-1.docker.io" : host;
+}
+
+const registrySchema = z.strictObject({
+    /** Registry host (and port), e.g. ghcr.io, registry.example.com:5000, docker.io. No scheme, no path. */
+    address: z
+        .string()
+        .regex(/^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)(:\d{1,5})?$/, "address must be a registry host name such as ghcr.io or registry.example.com:5000 (no https://, no path)"),
+    /** Login user of the registry (a robot or bot account; a read-only token is enough). */
+    username: z.string().min(1, "username is required"),
+    /** Name of the secret config key holding the password or token (pulumi config set --secret <key>). */
+    passwordKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "passwordKey must name a config key, e.g. registryPassword"),
+});
+
+/** The backup job's schedules when `backup` does not set them. */
+export const BACKUP_DEFAULTS = {
+    schedule: "*-*-* 03:00:00 UTC",
+    restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
+    freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
+} as const;
+
+/** Hours of slack the default backup.maxAgeHours adds to the longest gap between two backups (a slow run, a late timer). */
+export const BACKUP_AGE_SLACK_HOURS = 2;
+
+/**
+ * The age, in hours, past which the newest backup counts as stale: `maxAgeHours` when set,
+ * otherwise the longest gap between two runs of `schedule` plus {@link BACKUP_AGE_SLACK_HOURS}.
+ */
+export function backupMaxAgeHours(schedule: string, maxAgeHours: number | undefined): number {
+    return maxAgeHours ?? Math.ceil(longestGapHours(schedule)) + BACKUP_AGE_SLACK_HOURS;
+}
+
 const rawSchema = z.strictObject({
     /** Application name, first part of every Docker name (`<app>-<env>-<role>`). */
     app: dockerName("app"),
@@ -260,6 +354,8 @@ const rawSchema = z.strictObject({
     protectData: z.boolean().default(false),
     /** Reject images that are not pinned by digest (production). */
     requireImageDigest: z.boolean().default(false),
+    /** Credentials the Docker provider sends when it pulls images from private registries. */
+    registries: z.array(registrySchema).default([]),
     host: z.strictObject({
         /** Address `ssh` connects to. */
         sshAddress: z.string().min(1, "sshAddress is required"),
@@ -270,6 +366,18 @@ const rawSchema = z.strictObject({
         deployDir: z.string().regex(/^\/[^\s]*$/, "deployDir must be an absolute path without spaces"),
         /** Extra `ssh` options for the Docker provider, e.g. ["-o", "StrictHostKeyChecking=yes"]. */
         sshOptions: z.array(z.string()).default([]),
+        /**
+         * The VPS's SSH host key as `ssh-keyscan` prints it without the host name
+         * (`ssh-ed25519 AAAA...`). The remote commands verify the server with it; without one,
+         * pulumi-command would accept any server and send it the jobs' secrets.
+         */
+        hostKey: z
+            .string()
+            .trim()
+            .superRefine((key, ctx) => {
+                const problem = sshPublicKeyProblem(key);
+                if (problem) ctx.addIssue({ code: "custom", message: problem });
+            }),
     }),
     proxy: z.strictObject({
         image,
@@ -306,20 +414,18 @@ const rawSchema = z.strictObject({
     backup: z
         .strictObject({
             /** When the backup runs (systemd OnCalendar). */
-            schedule: calendar.default("*-*-* 03:00:00 UTC"),
+            schedule: calendar.default(BACKUP_DEFAULTS.schedule),
             /** When the restore check runs. */
-            restoreCheckSchedule: calendar.default("Sun *-*-* 05:00:00 UTC"),
+            restoreCheckSchedule: calendar.default(BACKUP_DEFAULTS.restoreCheckSchedule),
             /** When the backup freshness check runs (daily: a stopped backup timer is noticed within a day). */
-            freshnessCheckSchedule: calendar.default("*-*-* 06:00:00 UTC"),
-            /** Alert when the newest complete backup is older than this. */
-            maxAgeHours: z.number().int().min(1).max(24 * 31).default(26),
+            freshnessCheckSchedule: calendar.default(BACKUP_DEFAULTS.freshnessCheckSchedule),
+            /**
+             * Alert when the newest complete backup is older than this, in hours. Default: the
+             * longest gap between two runs of `schedule` plus 2 hours of slack (26 for a daily one).
+             */
+            maxAgeHours: z.number().int().min(1).max(24 * 400).optional(),
         })
-        .default({
-            schedule: "*-*-* 03:00:00 UTC",
-            restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
-            freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
-            maxAgeHours: 26,
-        }),
+        .default({ ...BACKUP_DEFAULTS }),
     healthCheck: z
         .strictObject({
             schedule: calendar.default("*-*-* *:*:00"),
@@ -368,12 +474,15 @@ export interface EnvironmentConfig {
     protectData: boolean;
     requireImageDigest: boolean;
     host: RawConfig["host"] & { sshPrivateKey: pulumi.Output<string> };
+    /** Registry credentials for the Docker provider; `address` is the host the provider looks them up by. */
+    registries: { address: string; username: string; password: pulumi.Output<string> }[];
     proxy: RawConfig["proxy"];
     services: Record<string, ServiceConfig>;
     postgres?: NonNullable<RawConfig["postgres"]> & { password: pulumi.Output<string> };
     redis?: NonNullable<RawConfig["redis"]>;
     alerts: RawConfig["alerts"] & { webhookUrl?: pulumi.Output<string> };
-    backup: RawConfig["backup"];
+    /** The backup schedules, with maxAgeHours resolved (see {@link backupMaxAgeHours}). */
+    backup: RawConfig["backup"] & { maxAgeHours: number };
     healthCheck: RawConfig["healthCheck"];
     /** Absent: this stack manages no DNS records. */
     dns?: NonNullable<RawConfig["dns"]>;
@@ -611,6 +720,32 @@ function backupStorageIssues(values: Loose): ConfigIssue[] {
 }
 
 /**
+ * The freshness check alerts when the newest backup is older than backup.maxAgeHours, so a
+ * value shorter than the longest gap between two backups would alert between runs.
+ */
+function backupScheduleIssues(values: Loose): ConfigIssue[] {
+    const backup = asRecord(values.backup);
+    const schedule = typeof backup.schedule === "string" ? backup.schedule : BACKUP_DEFAULTS.schedule;
+    if (calendarExpressionProblem(schedule)) return []; // reported by the schema
+    const gap = longestGapHours(schedule);
+    if (gap === Infinity) {
+        return [{ path: "backup.schedule", message: `"${schedule}" does not repeat (a fixed date): backups need a recurring schedule such as "*-*-* 03:00:00 UTC"` }];
+    }
+    const maxAge = backup.maxAgeHours;
+    if (typeof maxAge === "number" && maxAge <= gap) {
+        return [
+            {
+                path: "backup.maxAgeHours",
+                message:
+                    `${maxAge} is not longer than the longest gap between two backups of backup.schedule "${schedule}" (${gap} h): ` +
+                    `the freshness check would alert between runs. Raise it above ${gap} or leave it unset (default ${Math.ceil(gap) + BACKUP_AGE_SLACK_HOURS})`,
+            },
+        ];
+    }
+    return [];
+}
+
+/**
  * Cross-field rules the per-field schema cannot see. They read the decoded raw values
  * defensively (a value of the wrong type is the schema's to report), so that one run
  * reports schema and cross-field problems together.
@@ -624,6 +759,18 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         if (problem) issues.push({ path, message: problem });
     };
     checkImage("proxy.image", asRecord(values.proxy).image);
+    const proxyImage = asRecord(values.proxy).image;
+    const traefikProblem = typeof proxyImage === "string" ? traefikVersionProblem(proxyImage) : undefined;
+    if (traefikProblem) issues.push({ path: "proxy.image", message: traefikProblem });
+    const acmeCaServer = asRecord(values.proxy).acmeCaServer;
+    if (typeof acmeCaServer === "string" && LETS_ENCRYPT_STAGING.test(acmeCaServer)) {
+        issues.push({
+            path: "proxy.acmeCaServer",
+            message:
+                "is Let's Encrypt's staging CA, whose certificates no client trusts: the deploy's smoke check and the per-minute health check " +
+                "would fail on every run and restart the services. Remove it to use the production directory (its rate limits are ample for a few host names)",
+        });
+    }
     checkImage("postgres.image", asRecord(values.postgres).image);
     checkImage("redis.image", asRecord(values.redis).image);
 
@@ -653,10 +800,16 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         });
         const env = asRecord(svc.env);
         for (const [envName, value] of Object.entries(env)) {
-            if (SECRET_LOOKING_NAME.test(envName) && typeof value === "string" && value !== "") {
+            if (typeof value !== "string" || value === "") continue;
+            if (looksLikeSecretName(envName)) {
                 issues.push({
                     path: `${at}.env.${envName}`,
-                    message: 'looks like a secret given in plain text: move it to secretEnv and set the value with "pulumi config set --secret <key>"',
+                    message: `looks like a secret given in plain text: move it to ${at}.secretEnv and set the value with "pulumi config set --secret <key>"`,
+                });
+            } else if (credentialInUrl(value) !== undefined) {
+                issues.push({
+                    path: `${at}.env.${envName}`,
+                    message: `holds a URL with a password in plain text (user "${credentialInUrl(value)}"): put the whole URL in a secret config key and reference it from ${at}.secretEnv.${envName}`,
                 });
             }
         }
@@ -672,6 +825,26 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
             }
         }
     }
+
+    const registryHosts = new Map<string, string>();
+    asArray(values.registries).forEach((entry, i) => {
+        const reg = asRecord(entry);
+        const at = `registries[${i}]`;
+        if (typeof reg.address === "string") {
+            const host = registryLookupHost(reg.address);
+            const first = registryHosts.get(host);
+            if (first) issues.push({ path: `${at}.address`, message: `"${reg.address}" is the same registry as ${first} (the provider keys credentials by host)` });
+            else registryHosts.set(host, `${at}.address`);
+        }
+        if (typeof reg.passwordKey === "string") {
+            const key = reg.passwordKey;
+            if (values[key] === undefined) {
+                issues.push({ path: `${at}.passwordKey`, message: `references config key "${key}", which is not set (pulumi config set --secret ${key} ...)` });
+            } else if (!secretKeys.has(key)) {
+                issues.push({ path: key, message: `is used as a registry password by ${at}.passwordKey but is stored in plain text: set it with "pulumi config set --secret ${key}"` });
+            }
+        }
+    });
 
     const cycle = dependencyCycle(services);
     if (cycle) {
@@ -689,7 +862,7 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
     if (values.postgres !== undefined && values.databasePassword === undefined) {
         issues.push({ path: "databasePassword", message: "is required when postgres is configured (pulumi config set --secret databasePassword ...)" });
     }
-    issues.push(...dnsIssues(values), ...backupStorageIssues(values));
+    issues.push(...dnsIssues(values), ...backupStorageIssues(values), ...backupScheduleIssues(values));
     return issues;
 }
 
@@ -707,15 +880,14 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
     const decoded: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw.values)) decoded[key] = decode(key, value);
 
-    // secretEnv may name any secret key, so those keys are not "unknown".
+    // secretEnv and registries[].passwordKey may name any secret key, so those keys are not "unknown".
     const referenced = new Set<string>();
-    const services = decoded.services;
-    if (services && typeof services === "object") {
-        for (const svc of Object.values(services as Record<string, any>)) {
-            if (svc && typeof svc.secretEnv === "object" && svc.secretEnv) {
-                for (const key of Object.values(svc.secretEnv)) if (typeof key === "string") referenced.add(key);
-            }
-        }
+    for (const svc of Object.values(asRecord(decoded.services))) {
+        for (const key of Object.values(asRecord(asRecord(svc).secretEnv))) if (typeof key === "string") referenced.add(key);
+    }
+    for (const reg of asArray(decoded.registries)) {
+        const key = asRecord(reg).passwordKey;
+        if (typeof key === "string") referenced.add(key);
     }
     const declared = new Set(Object.keys(rawSchema.shape));
     const forSchema: Record<string, unknown> = {};
@@ -737,6 +909,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         protectData: cfg.protectData,
         requireImageDigest: cfg.requireImageDigest,
         host: { ...cfg.host, sshPrivateKey: secret("sshPrivateKey") },
+        registries: cfg.registries.map((r) => ({ address: registryLookupHost(r.address), username: r.username, password: secret(r.passwordKey) })),
         proxy: cfg.proxy,
         services: Object.fromEntries(
             Object.entries(cfg.services).map(([name, svc]) => [
@@ -747,7 +920,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         postgres: cfg.postgres ? { ...cfg.postgres, password: secret("databasePassword") } : undefined,
         redis: cfg.redis,
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
-        backup: cfg.backup,
+        backup: { ...cfg.backup, maxAgeHours: backupMaxAgeHours(cfg.backup.schedule, cfg.backup.maxAgeHours) },
         healthCheck: cfg.healthCheck,
         dns: cfg.dns,
         backupStorage: cfg.backupStorage && {

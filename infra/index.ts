@@ -1,5 +1,5 @@
 /**
- * Entry point of the Pulumi program (`main: infra/` in Pulumi.yaml): reads and
+ * Entry point of the Pulumi program (package.json `main`; Pulumi.yaml sets none): reads and
  * validates the stack's configuration, builds the environment, exports its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";

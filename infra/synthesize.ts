@@ -24,7 +24,8 @@ export const REDACTED = "[secret]";
 export interface SynthOptions {
     protect: boolean;
     retainOnDelete: boolean;
-    deleteBeforeReplace: boolean;
+    /** true or false when the program sets it (overriding the provider's choice); null when the provider decides. */
+    deleteBeforeReplace: boolean | null;
     /** URNs of explicit dependencies. */
     dependsOn: string[];
     ignoreChanges: string[];
@@ -33,6 +34,8 @@ export interface SynthOptions {
     provider: string | null;
     aliases: number;
     additionalSecretOutputs: string[];
+    /** The id of an existing resource this one adopts (`import`), or null. */
+    import: string | null;
 }
 
 /** One resource of the synthesized graph. */
@@ -224,13 +227,14 @@ export async function synthesize(programModule: string, stackConfig: StackConfig
             options: {
                 protect: c.opts.protect === true,
                 retainOnDelete: c.opts.retainOnDelete === true,
-                deleteBeforeReplace: c.opts.deleteBeforeReplace === true,
+                deleteBeforeReplace: c.opts.deleteBeforeReplace ?? null,
                 dependsOn,
                 ignoreChanges: c.opts.ignoreChanges ?? [],
                 replaceOnChanges: c.opts.replaceOnChanges ?? [],
                 provider,
                 aliases: (c.opts.aliases ?? []).length,
                 additionalSecretOutputs: c.opts.additionalSecretOutputs ?? [],
+                import: (c.opts as pulumi.CustomResourceOptions).import ?? null,
             },
         });
     }
@@ -247,7 +251,8 @@ function optionTags(r: SynthResource): string {
     const tags = [
         r.options.retainOnDelete && "retainOnDelete",
         r.options.protect && "protect",
-        r.options.deleteBeforeReplace && "deleteBeforeReplace",
+        r.options.deleteBeforeReplace === true && "deleteBeforeReplace",
+        r.options.import !== null && `import ${r.options.import}`,
     ].filter(Boolean);
     return tags.length > 0 ? `  [${tags.join(", ")}]` : "";
 }

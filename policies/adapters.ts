@@ -189,7 +189,8 @@ export interface SynthResource {
         protect?: boolean;
         retainOnDelete?: boolean;
         dependsOn?: string[];
-        deleteBeforeReplace?: boolean;
+        /** null: left to the provider. */
+        deleteBeforeReplace?: boolean | null;
         ignoreChanges?: string[];
     } | null;
 }
@@ -218,7 +219,7 @@ export function viewOfSynthResource(r: SynthResource): PolicyResourceView {
                 parent: r.parent ?? undefined,
                 dependsOn: o.dependsOn,
                 ignoreChanges: o.ignoreChanges,
-                deleteBeforeReplace: o.deleteBeforeReplace,
+                deleteBeforeReplace: o.deleteBeforeReplace ?? undefined,
             },
     };
 }

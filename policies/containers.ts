@@ -3,6 +3,7 @@
  * what keeps one container from owning the host (DESIGN.md, "Deploy safety").
  */
 import {
+    configKeyOf,
     asArray,
     asRecord,
     asString,
@@ -63,6 +64,11 @@ function imageReferences(r: PolicyResourceView): string[] {
     return [];
 }
 
+/** The config key that sets a resource's image: from a container's role, or the list of image keys for a RemoteImage. */
+function imageKey(r: PolicyResourceView): string {
+    return isContainer(r) && roleOf(r) ? `\`${configKeyOf(r, "image")}\`` : "its image key in the stack config (`services.<name>.image`, `postgres.image`, `redis.image` or `proxy.image`)";
+}
+
 const pinnedDefaults = { forbiddenTags: ["latest", "stable", "edge", "nightly", "main", "master", "develop"] };
 export const imagePinned = defineRule({
     name: "image-pinned",
@@ -74,16 +80,17 @@ export const imagePinned = defineRule({
         forbiddenTags: stringList("Tags that move and therefore do not pin an image."),
     }),
     validateResource(r, config) {
+        const key = imageKey(r);
         return imageReferences(r).flatMap((ref) => {
             const { tag, digest } = parseImageReference(ref);
             if (digest !== undefined) {
-                return DIGEST_RE.test(digest) ? [] : [`Image '${ref}' has a malformed digest: use \`@sha256:<64 hex digits>\`.`];
+                return DIGEST_RE.test(digest) ? [] : [`Image '${ref}' has a malformed digest: use \`@sha256:<64 hex digits>\` in ${key}.`];
             }
             if (tag === undefined || tag === "") {
-                return [`Image '${ref}' has no tag (Docker pulls \`latest\`): pin it to a release tag or a \`@sha256:\` digest.`];
+                return [`Image '${ref}' has no tag (Docker pulls \`latest\`): pin ${key} to a release tag or a \`@sha256:\` digest.`];
             }
             if (config.forbiddenTags.includes(tag.toLowerCase())) {
-                return [`Image '${ref}' uses the moving tag '${tag}': pin it to a release or commit tag, or a \`@sha256:\` digest.`];
+                return [`Image '${ref}' uses the moving tag '${tag}': pin ${key} to a release or commit tag, or a \`@sha256:\` digest.`];
             }
             return [];
         });
@@ -96,7 +103,7 @@ function imageDigestCheck(resources: PolicyResourceView[], production: boolean, 
         if (isProductionResource(r, stackEnvs, productionEnvironments) !== production) continue;
         for (const ref of imageReferences(r)) {
             if (parseImageReference(ref).digest === undefined) {
-                out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) in the stack config.` });
+                out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) to ${imageKey(r)}.` });
             }
         }
     }
@@ -147,10 +154,10 @@ export const containerHealthcheck = defineRule({
         const out: string[] = [];
         const interval = durationSeconds(hc.interval);
         if (interval !== undefined && interval > config.maxIntervalSeconds) {
-            out.push(`Healthcheck interval ${String(hc.interval)} exceeds ${config.maxIntervalSeconds}s: shorten it so an unhealthy container is noticed in time.`);
+            out.push(`Healthcheck interval ${String(hc.interval)} exceeds ${config.maxIntervalSeconds}s: shorten \`${configKeyOf(r, "healthcheck.interval")}\` so an unhealthy container is noticed in time.`);
         }
         if (typeof hc.retries === "number" && hc.retries < config.minRetries) {
-            out.push(`Healthcheck retries ${hc.retries} is below ${config.minRetries}: raise it so one slow probe does not mark the container unhealthy.`);
+            out.push(`Healthcheck retries ${hc.retries} is below ${config.minRetries}: raise \`${configKeyOf(r, "healthcheck.retries")}\` so one slow probe does not mark the container unhealthy.`);
         }
         return out;
     },
@@ -174,7 +181,7 @@ export const containerWait = defineRule({
         }
         const timeout = r.props.waitTimeout;
         if (typeof timeout === "number" && (timeout < config.minTimeoutSeconds || timeout > config.maxTimeoutSeconds)) {
-            return [`Container \`waitTimeout\` ${timeout}s is outside ${config.minTimeoutSeconds}-${config.maxTimeoutSeconds}s: set it to the healthcheck's start period plus a few intervals.`];
+            return [`Container \`waitTimeout\` ${timeout}s is outside ${config.minTimeoutSeconds}-${config.maxTimeoutSeconds}s: set \`${configKeyOf(r, "healthTimeoutSeconds")}\` to the healthcheck's start period plus a few intervals.`];
         }
         return [];
     },
@@ -193,7 +200,7 @@ export const containerRestartPolicy = defineRule({
         const policy = restart.split(":")[0];
         return config.allowedPolicies.includes(policy)
             ? []
-            : [`Container restart policy is '${restart}': set \`restart\` to one of ${config.allowedPolicies.join(", ")}.`];
+            : [`Container restart policy is '${restart}': set \`${configKeyOf(r, "restart")}\` to one of ${config.allowedPolicies.join(", ")}.`];
     },
 });
 
@@ -234,9 +241,9 @@ export const containerLogRotation = defineRule({
             return ["Container logs with `json-file` but without rotation: set `logOpts[\"max-size\"]` (e.g. \"10m\") and `logOpts[\"max-file\"]`."];
         }
         const out: string[] = [];
-        if (size > config.maxSizeMb) out.push(`Log \`max-size\` ${String(opts["max-size"])} exceeds ${config.maxSizeMb} MB: lower it.`);
+        if (size > config.maxSizeMb) out.push(`Log \`max-size\` ${String(opts["max-size"])} exceeds ${config.maxSizeMb} MB: lower \`${configKeyOf(r, "logs.maxSize")}\`.`);
         const files = Number(opts["max-file"] ?? 1);
-        if (!Number.isFinite(files) || files > config.maxFiles) out.push(`Log \`max-file\` ${String(opts["max-file"])} exceeds ${config.maxFiles}: lower it.`);
+        if (!Number.isFinite(files) || files > config.maxFiles) out.push(`Log \`max-file\` ${String(opts["max-file"])} exceeds ${config.maxFiles}: lower \`${configKeyOf(r, "logs.maxFile")}\`.`);
         return out;
     },
 });
@@ -256,7 +263,7 @@ export const containerMemoryLimit = defineRule({
         if (typeof memory !== "number" || memory <= 0) {
             return ["Container has no memory limit: set `memory` (MB) from the service's measured peak plus headroom."];
         }
-        return memory > config.maxMemoryMb ? [`Container memory limit ${memory} MB exceeds ${config.maxMemoryMb} MB: lower it or raise the pack's \`maxMemoryMb\`.`] : [];
+        return memory > config.maxMemoryMb ? [`Container memory limit ${memory} MB exceeds ${config.maxMemoryMb} MB: lower \`${configKeyOf(r, "memory")}\` or raise the pack's \`maxMemoryMb\`.`] : [];
     },
 });
 
@@ -318,7 +325,7 @@ export const containerHostPortsProxyOnly = defineRule({
                 out.push(`Reverse proxy publishes host port ${String(p.external ?? "(random)")}: publish only ${config.allowedPorts.join(", ")} with an explicit \`external\`.`);
             }
             if (config.requireBindAddress && !isUnknown(p.ip) && (typeof p.ip !== "string" || p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::")) {
-                out.push(`Reverse proxy port ${String(p.external)} binds every address: set \`ip\` to this environment's public IP so the other environment's proxy can bind its own.`);
+                out.push(`Reverse proxy port ${String(p.external)} binds every address: bind it to this environment's public IP (\`proxy.publicAddress\`) so the other environment's proxy can bind its own.`);
             }
         }
         return out;
@@ -369,7 +376,7 @@ export const containerCapabilities = defineRule({
         const allowed = config.allowedCapabilities.map((c) => c.toUpperCase().replace(/^CAP_/, ""));
         const extra = adds.filter((c) => !allowed.includes(c.toUpperCase().replace(/^CAP_/, "")));
         return extra.length
-            ? [`Container adds capabilities ${extra.join(", ")} beyond the allow-list: drop them, or add them to the pack's \`allowedCapabilities\` with a reason.`]
+            ? [`Container adds capabilities ${extra.join(", ")} beyond the allow-list: remove them from \`${configKeyOf(r, "capAdd")}\`, or add them to the pack's \`allowedCapabilities\` with a reason.`]
             : [];
     },
 });

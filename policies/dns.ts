@@ -41,7 +41,7 @@ export const productionDnsProxied = defineRule({
             const name = asString(r.props.name) ?? r.name;
             if (!type || !config.proxiableTypes.includes(type) || config.exemptNames.includes(name)) continue;
             if (r.props.proxied !== true && !isUnknown(r.props.proxied)) {
-                out.push({ urn: r.urn, message: `Production ${type} record '${name}' is not proxied: set \`proxied: true\` (and \`ttl: 1\`), or list it in \`exemptNames\` if it must stay DNS-only.` });
+                out.push({ urn: r.urn, message: `Production ${type} record '${name}' is not proxied: set \`dns.proxied: true\` in the stack config (or \`dns.records["${name}"].proxied\` for this host), or list it in the pack's \`exemptNames\` if it must stay DNS-only.` });
             }
         }
         return out;

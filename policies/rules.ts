@@ -197,6 +197,19 @@ export function roleOf(r: PolicyResourceView): string | undefined {
     return labelsOf(r)[ROLE_LABEL];
 }
 
+/**
+ * The stack config key (as `pulumi config set --path` takes it) that sets `field` of the
+ * container a resource is, from its `vps.role` label: `postgres.<field>`, `redis.<field>`,
+ * `proxy.<field>` (role reverse-proxy) or `services.<role>.<field>`. Policy messages name it,
+ * because users fix a violation in `Pulumi.<stack>.yaml`, not in the program.
+ */
+export function configKeyOf(r: PolicyResourceView, field: string): string {
+    const role = roleOf(r);
+    if (role === "postgres" || role === "redis") return `${role}.${field}`;
+    if (role === "reverse-proxy") return `proxy.${field}`;
+    return `services.${role ?? "<name>"}.${field}`;
+}
+
 /** The environment a resource declares through its `vps.environment` label or tag. */
 export function environmentOf(r: PolicyResourceView): string | undefined {
     return labelsOf(r)[ENV_LABEL];

@@ -1,7 +1,8 @@
 /**
  * Secrets: a variable named like a secret must come from an encrypted stack secret.
  */
-import { asRecord, configSchema, defineRule, isType, isUnknown, PolicyResourceView, RuleContext, SECRET_PLACEHOLDER, T } from "./rules";
+import { asRecord, configKeyOf, configSchema, defineRule, isType, isUnknown, PolicyResourceView, RuleContext, SECRET_PLACEHOLDER, T } from "./rules";
+import { credentialInUrl, looksLikeSecretName, NOT_SECRET_NAME_PATTERN, SECRET_NAME_PATTERN } from "./secret-names";
 
 /** `[name, value]` pairs of a resource's environment; `value` undefined when only the name is known. */
 function environmentOf(r: PolicyResourceView): { name: string; value: unknown }[] {
@@ -22,8 +23,8 @@ function environmentOf(r: PolicyResourceView): { name: string; value: unknown }[
 }
 
 const defaults = {
-    namePattern: "(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|DSN|COOKIE|SALT)",
-    allowedNamePattern: "(_FILE|_PATH|_ID|_USER|_USERNAME|_NAME)$",
+    namePattern: SECRET_NAME_PATTERN,
+    allowedNamePattern: NOT_SECRET_NAME_PATTERN,
     minLength: 12,
     placeholderValues: ["changeme", "change-me", "password", "secret", "example", "test", "admin", "default", "xxx", "todo"],
 };
@@ -48,25 +49,28 @@ function plainProblem(value: unknown, config: typeof defaults, ctx: RuleContext)
 export const noPlainSecretEnv = defineRule({
     name: "no-plain-secret-env",
     description:
-        "No environment variable (container `envs`, command `environment`) whose name looks like a secret (PASSWORD, SECRET, TOKEN, KEY, ...) holds a plain value: it must come from an encrypted stack secret (`config.requireSecret`). " +
-        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values; the offline synth, which sees secrets redacted, rejects every non-secret value.",
+        "No environment variable (container `envs`, command `environment`) whose name looks like a secret (PASSWORD, SECRET, TOKEN, KEY, ...) holds a plain value, and no plain variable holds a URL with a password in it (`postgres://user:pass@host`): both must come from an encrypted stack secret (`services.<name>.secretEnv`). " +
+        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values and skips the URL check; the offline synth, which sees secrets redacted, rejects every non-secret value. The stack config check (infra/config.ts) applies the same name and URL rules before either runs.",
     enforcementLevel: "mandatory",
     defaults,
     configSchema: configSchema(defaults, {
         namePattern: { type: "string", description: "Case-insensitive regular expression; a variable whose name matches looks like a secret." },
-        allowedNamePattern: { type: "string", description: "Case-insensitive regular expression of names that match `namePattern` but hold no secret (file paths, ids, user names)." },
+        allowedNamePattern: { type: "string", description: "Case-insensitive regular expression of names that match `namePattern` but hold no secret (file paths, ids, user names, URLs, hosts, ports)." },
         minLength: { type: "integer", minimum: 1, description: "Shortest value accepted as a secret under `pulumi preview`." },
         placeholderValues: { type: "array", items: { type: "string" }, description: "Values (case-insensitive) that are never real secrets." },
     }),
     validateResource(r, config, ctx) {
-        const looksSecret = new RegExp(config.namePattern, "i");
-        const allowed = new RegExp(config.allowedNamePattern, "i");
         const out: string[] = [];
+        const fix = isType(r, T.container)
+            ? `move it to \`${configKeyOf(r, "secretEnv")}\` and set the value with \`pulumi config set --secret <key>\``
+            : "set it with `pulumi config set --secret` and pass it through `config.requireSecret`";
         for (const { name, value } of environmentOf(r)) {
-            if (!looksSecret.test(name) || allowed.test(name)) continue;
-            const problem = plainProblem(value, config, ctx);
-            if (problem) {
-                out.push(`Variable ${name} looks like a secret but holds ${problem}: set it with \`pulumi config set --secret\` and pass it through \`config.requireSecret\`.`);
+            if (looksLikeSecretName(name, config.namePattern, config.allowedNamePattern)) {
+                const problem = plainProblem(value, config, ctx);
+                if (problem) out.push(`Variable ${name} looks like a secret but holds ${problem}: ${fix}.`);
+            } else if (ctx.source === "synth" && typeof value === "string" && credentialInUrl(value) !== undefined) {
+                // Under preview a secretEnv value arrives decrypted too: only the synth can tell.
+                out.push(`Variable ${name} holds a URL with a password in plain text: ${fix}.`);
             }
         }
         return out;

@@ -92,7 +92,7 @@ export const volumeExplicitName = defineRule({
             return ["Volume has no explicit name: set `name` to `<app>-<env>-<role>` (e.g. `shop-staging-postgres-data`) so a re-created environment re-attaches its data."];
         }
         if (!new RegExp(config.namePattern).test(name)) {
-            return [`Volume name '${name}' does not match /${config.namePattern}/: rename it to the deterministic \`<app>-<env>-<role>\` form.`];
+            return [`Volume name '${name}' does not match /${config.namePattern}/: data volumes are named \`<app>-<env>-<role>\` from the stack config keys \`app\` and \`environment\`; a volume declared outside this program must follow that form.`];
         }
         return [];
     },
@@ -120,7 +120,7 @@ export const productionDataProtected = defineRule({
             if (!isProductionResource(r, envs, config.productionEnvironments)) continue;
             if (r.options?.protect !== true) {
                 const what = volume ? "Production data volume" : "Production backup bucket";
-                out.push({ urn: r.urn, message: `${what} '${asString(r.props.name) ?? bucketLabel(r)}' is not protected: set the resource option \`protect: true\` on it (not only on its parent).` });
+                out.push({ urn: r.urn, message: `${what} '${asString(r.props.name) ?? bucketLabel(r)}' is not protected: set \`protectData: true\` in the stack config, which sets the resource option \`protect: true\` on every data volume and backup bucket (a resource declared outside this program needs the option on itself, not only on its parent).` });
             }
         }
         return out;
@@ -144,7 +144,7 @@ export const dataRetainedOnDelete = defineRule({
         const bucket = isType(r, T.bucket) && !config.exemptBuckets.includes(bucketLabel(r));
         if (!volume && !bucket) return [];
         if (r.options?.retainOnDelete === true) return [];
-        return [`${volume ? "Data volume" : "Backup bucket"} is not retained on delete: set the resource option \`retainOnDelete: true\` on it, then run \`pulumi up\` once before any destroy so the state records it.`];
+        return [`${volume ? "Data volume" : "Backup bucket"} is not retained on delete: every data volume and backup bucket this program builds has it, so this one was declared elsewhere; set the resource option \`retainOnDelete: true\` on it, then run \`pulumi up\` once before any destroy so the state records it.`];
     },
 });
 
@@ -286,7 +286,7 @@ export const backupBucketLifecycle = defineRule({
                 }
             }
             if (tooShort.length) {
-                return `Backup bucket lifecycle expires data sooner than ${config.minRetentionDays} days in ${tooShort.join(", ")}: raise the expiration to at least ${config.minRetentionDays} days.`;
+                return `Backup bucket lifecycle expires data sooner than ${config.minRetentionDays} days in ${tooShort.join(", ")}: raise \`backupStorage.retention\` (dailyDays, weeklyDays, monthlyDays, noncurrentVersionDays) in the stack config to at least ${config.minRetentionDays} days.`;
             }
             if (config.requireNoncurrentVersionExpiration && !enabled.some((r) => asRecord(r.noncurrentVersionExpiration) !== undefined)) {
                 return "Backup bucket lifecycle never expires noncurrent versions: add `noncurrentVersionExpiration: { noncurrentDays: N }` to an enabled rule.";
@@ -324,7 +324,7 @@ export const dataVolumesBackedUp = defineRule({
                 return sameEnv && (isUnknown(volumes) || asArray(volumes).includes(name));
             });
             if (!covered) {
-                out.push({ urn: v.urn, message: `Data volume '${String(name ?? v.name)}' (${role}) is not covered by any backup job${env ? ` of environment '${env}'` : ""}: add it to the \`volumes\` of that environment's BackupJob.` });
+                out.push({ urn: v.urn, message: `Data volume '${String(name ?? v.name)}' (${role}) is not covered by any backup job${env ? ` of environment '${env}'` : ""}: set \`backupStorage\` in the stack config, which gives the environment a backup job for its PostgreSQL and Redis volumes.` });
             }
         }
         return out;

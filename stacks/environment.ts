@@ -14,6 +14,7 @@ import { VpsHost } from "../components/vps-host";
 import { BackupBucket } from "../components/backup-bucket";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/dns-records";
 import { BackupTarget } from "../components/backup-job";
+import { DestroyGuard } from "../components/destroy-guard";
 import { EnvironmentConfig } from "../infra/config";
 import { buildJobs } from "./jobs";
 
@@ -69,9 +70,11 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         sshPrivateKey: cfg.host.sshPrivateKey,
         deployDir: cfg.host.deployDir,
         sshOptions: cfg.host.sshOptions,
+        hostKey: cfg.host.hostKey,
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
         requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
         requireSudo: cfg.host.user !== "root",
+        registryAuth: cfg.registries,
     });
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
@@ -191,6 +194,13 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         : undefined;
     const backupTarget: BackupTarget | undefined = storage?.target;
     const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
+
+    // With protected data (production), an accidental `pulumi destroy` must delete nothing,
+    // not the whole service before it stops at the protected volumes: see DestroyGuard.
+    if (cfg.protectData) {
+        const covers: (pulumi.Resource | undefined)[] = [host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, jobs.backup, jobs.restoreCheck, jobs.healthCheck];
+        new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
+    }
 
     const urls = Object.values(cfg.services)
         .flatMap((s) => s.hosts)

@@ -5,6 +5,7 @@ import { PostgresService } from "../components/postgres-service";
 import { RedisService } from "../components/redis-service";
 import { ReverseProxy } from "../components/reverse-proxy";
 import { Service } from "../components/service";
+import { EXAMPLE_HOST_KEY } from "./fixtures/config";
 import { VpsHost } from "../components/vps-host";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
@@ -50,6 +51,14 @@ describe("components under mocks", () => {
             assert.equal(internal.props.internal, true);
             assert.equal(n.internalName, "shop-staging-internal");
         });
+
+        it("replaces both networks delete-first: Docker refuses a second network of a fixed name", () => {
+            const c = capture();
+            new AppNetwork("dbr", owner, c.opts);
+            for (const suffix of ["-edge", "-internal"]) {
+                assert.equal(find(c.resources, "docker:index/network:Network", suffix).opts.deleteBeforeReplace, true, suffix);
+            }
+        });
     });
 
     describe("Service", () => {
@@ -81,6 +90,38 @@ describe("components under mocks", () => {
             assert.equal(p.networkMode, undefined, "networksAdvanced alone keeps it off the default bridge");
             assert.deepEqual(p.networksAdvanced, [{ name: "shop-staging-edge", aliases: [] }]);
             assert.equal(p.ports, undefined);
+        });
+
+        it("sends cpus, healthcheck durations and memory + swap in the forms the Docker provider reads back", async () => {
+            const c = capture();
+            new Service("forms", { ...base, cpus: 1, healthcheck: { ...base.healthcheck, interval: "90s", timeout: "1m", startPeriod: "500ms" } }, c.opts);
+            const p = find(c.resources, CONTAINER).props;
+            assert.equal(p.cpus, "1.0");
+            assert.deepEqual([p.healthcheck.interval, p.healthcheck.timeout, p.healthcheck.startPeriod], ["1m30s", "1m0s", "500ms"]);
+            assert.equal(p.memorySwap, 512);
+        });
+
+        it("refuses at construction a cpu count the provider would read back as another number", () => {
+            assert.throws(() => new Service("badcpu", { ...base, cpus: 0.05 }, {}), /"0\.1"/);
+        });
+
+        it("replaces an application container create-first, overriding pulumi-docker's delete-first request", () => {
+            // pulumi-docker answers every container replacement with DeleteBeforeReplace; the
+            // engine takes an explicit resource option over it, so false must be set, not left out.
+            const c = capture();
+            new Service("cbd", base, c.opts);
+            const container = find(c.resources, CONTAINER);
+            assert.equal(container.opts.deleteBeforeReplace, false);
+            assert.equal(container.props.name, undefined, "auto-named, so the new one can start beside the old one");
+        });
+
+        it("keeps the fixed name of a data service and replaces it delete-first; a healthcheck change replaces any container", () => {
+            const c = capture();
+            new Service("fixed", { ...base, fixedName: true }, c.opts);
+            const container = find(c.resources, CONTAINER);
+            assert.equal(container.name, "fixed-container");
+            assert.equal(container.opts.deleteBeforeReplace, true);
+            assert.deepEqual(container.opts.replaceOnChanges, ["healthcheck"]);
         });
 
         it("pulls the pinned image with RemoteImage, kept locally for rollbacks", async () => {
@@ -167,7 +208,7 @@ describe("components under mocks", () => {
             const c = capture();
             new ReverseProxy(
                 "px",
-                { ...owner, image: "traefik:v3.3.4", publicAddress: "203.0.113.11", acmeEmail: "ops@example.com", acmeCaServer: "https://acme.example/dir", edgeNetwork: "shop-staging-edge", memoryMb: 128, cpus: 0.5, protectData: false },
+                { ...owner, image: "traefik:v3.7.13", publicAddress: "203.0.113.11", acmeEmail: "ops@example.com", acmeCaServer: "https://acme.example/dir", edgeNetwork: "shop-staging-edge", memoryMb: 128, cpus: 0.5, protectData: false },
                 c.opts,
             );
             const p = find(c.resources, CONTAINER).props;
@@ -188,7 +229,7 @@ describe("components under mocks", () => {
             const c = capture();
             const host = new VpsHost(
                 "h",
-                { sshAddress: "vps1.example.com", sshPort: 2222, user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", requiredCommands: ["docker", "aws"] },
+                { sshAddress: "vps1.example.com", sshPort: 2222, user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", requiredCommands: ["docker", "aws"], hostKey: EXAMPLE_HOST_KEY },
                 c.opts,
             );
             const provider = find(c.resources, "pulumi:providers:docker");
@@ -198,6 +239,25 @@ describe("components under mocks", () => {
             assert.match(preflight.props.stdin, /preflight failed/);
             assert.equal(await isSecret(host.connection), true);
             assert.equal((await unwrap(host.connection)).port, 2222);
+            assert.equal((await unwrap(host.connection)).hostKey, EXAMPLE_HOST_KEY, "remote commands verify the server");
+            assert.equal(await unwrap(provider.props.registryAuth), undefined, "no registry credentials unless given");
+        });
+
+        it("gives the Docker provider the registry credentials, the password kept secret", async () => {
+            const c = capture();
+            new VpsHost(
+                "reg",
+                {
+                    sshAddress: "vps1.example.com", user: "deploy", sshPrivateKey: pulumi.secret("KEY"), deployDir: "/srv/shop/staging", hostKey: EXAMPLE_HOST_KEY,
+                    registryAuth: [{ address: "ghcr.io", username: "acme-bot", password: pulumi.secret("ghp_token") }],
+                },
+                c.opts,
+            );
+            const registryAuth = find(c.resources, "pulumi:providers:docker").props.registryAuth;
+            // A provider's nested inputs travel as JSON text (the SDK serialises provider config so).
+            const auth = JSON.parse(await unwrap<string>(registryAuth));
+            assert.deepEqual(auth, [{ address: "ghcr.io", username: "acme-bot", password: "ghp_token" }]);
+            assert.equal(await isSecret(registryAuth), true, "the provider input holding the password is secret");
         });
     });
 });

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { imageReferenceProblem, parseMemoryMb } from "../infra/config";
+import { imageReferenceProblem, parseMemoryMb, registryLookupHost, traefikVersionProblem } from "../infra/config";
 import { assertIssue, issuesOf, parse } from "./helpers/config";
 import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";
@@ -50,6 +50,8 @@ describe("config: bad input is reported with its key path", () => {
         ["an unknown service referenced", (v) => (v.services.frontend.dependsOn = ["api"]), "services.frontend.dependsOn[0]", /unknown service "api"/],
         ["a duplicate host name", (v) => (v.services.frontend.hosts = ["api-staging.example.com"]), "services.frontend.hosts[0]", /duplicate host name/],
         ["a bad calendar expression", (v) => (v.backup = { schedule: "every day at 3" }), "backup.schedule", /calendar/],
+        ["a weekly backup with a max age under a week", (v) => (v.backup = { schedule: "Sun *-*-* 03:00:00 UTC", maxAgeHours: 26 }), "backup.maxAgeHours", /longest gap .* \(168 h\).*default 170/],
+        ["a backup schedule that never repeats", (v) => (v.backup = { schedule: "2026-12-24 03:00" }), "backup.schedule", /does not repeat/],
         ["a calendar hour out of range", (v) => (v.healthCheck = { schedule: "*-*-* 24:00:00" }), "healthCheck.schedule", /hour 24/],
         ["a password in plain text", (v) => v, "databasePassword", /plain text/, ["sshPrivateKey", "alertWebhookUrl"]],
         ["a secret-looking env var in plain text", (v) => (v.services.backend.env.API_TOKEN = "abc"), "services.backend.env.API_TOKEN", /secretEnv/],
@@ -72,6 +74,17 @@ describe("config: bad input is reported with its key path", () => {
         ["a short database password", (v) => (v.databasePassword = "hunter2"), "databasePassword", /shorter than 16/],
         ["no services at all", (v) => (v.services = {}), "services", /at least one/],
         ["a negative cpu limit", (v) => (v.services.backend.cpus = -1), "services.backend.cpus", /greater than 0/],
+        ["a cpu limit the Docker provider reads back as another number", (v) => (v.services.backend.cpus = 0.05), "services.backend.cpus", /read back .* as "0\.1"/],
+        ["a postgres cpu limit that does not round-trip", (v) => (v.postgres.cpus = 10.05), "postgres.cpus", /as "10\.1"/],
+        ["a Traefik release that cannot talk to Docker Engine 29", (v) => (v.proxy.image = "traefik:v3.3.4"), "proxy.image", /v3\.6\.1 or newer/],
+        ["Let's Encrypt's staging CA, which no client trusts", (v) => (v.proxy.acmeCaServer = "https://acme-staging-v02.api.letsencrypt.org/directory"), "proxy.acmeCaServer", /staging CA/],
+        ["a registry address with a scheme", (v) => ((v.registries = [{ address: "https://ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "registries[0].address", /no https/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "ghcrToken"]],
+        ["a registry password key that is not set", (v) => (v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), "registries[0].passwordKey", /"ghcrToken", which is not set/],
+        ["a registry password in plain text", (v) => ((v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "ghcrToken", /registry password .* plain text/],
+        ["Docker Hub listed twice under two names", (v) => ((v.registries = [{ address: "docker.io", username: "a", passwordKey: "hubToken" }, { address: "registry-1.docker.io", username: "b", passwordKey: "hubToken" }]), (v.hubToken = "t")), "registries[1].address", /same registry/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "hubToken"]],
+        ["a missing host key", (v) => delete v.host.hostKey, "host.hostKey", /required/],
+        ["a host key with the host name in front (a known_hosts line)", (v) => (v.host.hostKey = `vps1.example.com ${v.host.hostKey}`), "host.hostKey", /start with the key type/],
+        ["a host key whose data is not a key of its type", (v) => (v.host.hostKey = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "host.hostKey", /not a base64 ssh-ed25519 public key/],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
         ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
     ];
@@ -97,7 +110,56 @@ describe("config: bad input is reported with its key path", () => {
     });
 });
 
+describe("config: backup age derived from the schedule", () => {
+    it("defaults maxAgeHours to the longest gap between backups plus 2 hours", () => {
+        const daily = parse(validValues());
+        assert.equal(daily.backup.maxAgeHours, 26);
+        const values = validValues();
+        values.backup = { schedule: "Mon,Wed,Fri 02:00" };
+        assert.equal(parse(values).backup.maxAgeHours, 74);
+        values.backup = { schedule: "*-*-* 0/6:00:00" };
+        assert.equal(parse(values).backup.maxAgeHours, 8);
+    });
+
+    it("keeps an explicit maxAgeHours longer than the gap", () => {
+        const values = validValues();
+        values.backup = { schedule: "weekly", maxAgeHours: 200 };
+        assert.equal(parse(values).backup.maxAgeHours, 200);
+    });
+});
+
+describe("config: registry credentials", () => {
+    it("hands the provider each registry under the host its pull looks up, the password a secret", async () => {
+        const values = validValues();
+        values.registries = [
+            { address: "ghcr.io", username: "acme-bot", passwordKey: "ghcrToken" },
+            { address: "docker.io", username: "acme", passwordKey: "hubToken" },
+        ];
+        values.ghcrToken = "ghp_x";
+        values.hubToken = "dckr_pat_x";
+        const cfg = parse(values, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "ghcrToken", "hubToken"]);
+        assert.deepEqual(cfg.registries.map((r) => [r.address, r.username]), [["ghcr.io", "acme-bot"], ["registry-1.docker.io", "acme"]]);
+        assert.equal(await unwrap(cfg.registries[0].password), "ghp_x");
+        assert.equal(await isSecret(cfg.registries[0].password), true);
+    });
+
+    it("maps Docker Hub's names to registry-1.docker.io and keeps other hosts", () => {
+        assert.equal(registryLookupHost("index.docker.io"), "registry-1.docker.io");
+        assert.equal(registryLookupHost("registry.example.com:5000"), "registry.example.com:5000");
+    });
+});
+
 describe("config: value parsers", () => {
+    it("judges Traefik releases by the Docker API fix of v3.6.1", () => {
+        assert.match(traefikVersionProblem("traefik:v3.3.4")!, /Docker Engine 29/);
+        assert.match(traefikVersionProblem("docker.io/library/traefik:v3.6.0@sha256:" + "a".repeat(64))!, /v3\.6\.1/);
+        assert.match(traefikVersionProblem("traefik:2.11")!, /2\.11\.0/);
+        assert.equal(traefikVersionProblem("traefik:v3.6.1"), undefined);
+        assert.equal(traefikVersionProblem("traefik:v3.7.13@sha256:" + "b".repeat(64)), undefined);
+        assert.equal(traefikVersionProblem("traefik:v4.0.0"), undefined);
+        assert.equal(traefikVersionProblem("ghcr.io/acme/proxy:1.0.0"), undefined, "not Traefik");
+    });
+
     it("parses memory sizes to MiB", () => {
         assert.equal(parseMemoryMb("512m"), 512);
         assert.equal(parseMemoryMb("1g"), 1024);

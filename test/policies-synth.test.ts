@@ -67,7 +67,7 @@ describe("policy pack in the offline synth", function () {
         has("container-memory-limit", "::shop-production-backend-container");
         has("no-plain-secret-env", "::shop-production-backend-container");
         has("container-capabilities", "::shop-production-backend-container", "advisory");
-        assert.match(r.stdout, /Variable API_TOKEN looks like a secret but holds an empty value: set it with `pulumi config set --secret`/);
+        assert.match(r.stdout, /Variable API_TOKEN looks like a secret but holds an empty value: move it to `services.backend.secretEnv`/);
     });
 
     it("a synth graph with an unnamed volume, a latest image and a published database port fails with exactly those mandatory violations", () => {

@@ -158,6 +158,26 @@ describe("policy pack", () => {
         });
     });
 
+    describe("messages name the stack config key that fixes them", () => {
+        const cases: [string, string, () => SynthResource[], RegExp][] = [
+            ["restart", "container-restart-policy", () => changed(S, backend(S), "props.restart", "no"), /`services\.backend\.restart`/],
+            ["a database's memory", "container-memory-limit", () => happyStack(S), /`postgres\.memory`/],
+            ["log rotation", "container-log-rotation", () => changed(S, backend(S), "props.logOpts.max-size", "1g"), /`services\.backend\.logs\.maxSize`/],
+            ["capabilities", "container-capabilities", () => changed(S, backend(S), "props.capabilities.adds", ["SYS_ADMIN"]), /`services\.backend\.capAdd`/],
+            ["a moving image tag", "image-pinned", () => changed(S, backend(S), "props.image", "ghcr.io/acme/api:latest"), /pin `services\.backend\.image`/],
+            ["a plain secret", "no-plain-secret-env", () => changed(S, backend(S), "props.envs", ["API_TOKEN=changeme"]), /`services\.backend\.secretEnv`/],
+            ["unprotected production data", "production-data-protected", () => changed(P, pgVolume(P), "options.protect", false), /`protectData: true`/],
+            ["an unproxied production record", "production-dns-proxied", () => changed(P, `shop-${P}-www`, "props.proxied", false), /`dns\.proxied: true`/],
+        ];
+        for (const [what, policy, stack, key] of cases) {
+            it(`${what} (${policy})`, () => {
+                const config = policy === "container-memory-limit" ? { "container-memory-limit": { maxMemoryMb: 768 } } : {};
+                const messages = synthViolations(stack(), policy, config).map((v) => v.message);
+                assert.ok(messages.some((m) => key.test(m)), messages.join("\n"));
+            });
+        }
+    });
+
     describe("secrets", () => {
         it("accepts names that only point at secrets (_FILE, _ID) and values redacted by the synth", () => {
             const stack = changed(S, backend(S), "props.envs", ["DB_PASSWORD_FILE=/run/secrets/db", "AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "JWT_SECRET=[secret]"]);

@@ -126,3 +126,37 @@ describe("Pulumi.yaml against every stack file, by the CLI's own rules", () => {
         assert.ok(problems.some((p) => /'protectData' must be of type 'boolean'/.test(p)), problems.join("\n"));
     });
 });
+
+describe("how the Pulumi CLI runs the program and the policy pack", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+
+    it("runs the program from the project root, where tsconfig.json is: no `main`, package.json names the entry point", () => {
+        // The Node.js language host compiles with the tsconfig.json of the program directory
+        // (`main`) and falls back to its own defaults when there is none there.
+        const main = (parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { main?: string }).main;
+        const programDir = path.join(ROOT, main ?? ".");
+        assert.ok(fs.existsSync(path.join(programDir, "tsconfig.json")), `no tsconfig.json in the program directory ${programDir}`);
+        assert.ok(fs.existsSync(path.join(ROOT, pkg.main)), `package.json main ${pkg.main} exists`);
+    });
+
+    it("gives the program a TypeScript runner the language host finds (ts-node and typescript)", () => {
+        for (const dep of ["ts-node", "typescript"]) assert.ok(pkg.dependencies?.[dep] ?? pkg.devDependencies?.[dep], dep);
+    });
+
+    it("gives the policy pack its own TypeScript runner: --policy-pack loads only that folder's node_modules", () => {
+        const pack = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "package.json"), "utf8"));
+        for (const dep of ["ts-node", "typescript", "@pulumi/policy", "@pulumi/pulumi"]) {
+            const version = pack.dependencies?.[dep] ?? pack.devDependencies?.[dep];
+            assert.ok(version, `policies/package.json lacks ${dep}`);
+            const rootVersion = pkg.dependencies?.[dep] ?? pkg.devDependencies?.[dep];
+            assert.equal(version, rootVersion, `${dep}: the pack pins ${version}, the program ${rootVersion}`);
+        }
+    });
+
+    it("PulumiPolicy.yaml holds only fields Pulumi reads (sdk/go/common/workspace PolicyPackProject)", () => {
+        const doc = parseYaml(fs.readFileSync(path.join(ROOT, "policies", "PulumiPolicy.yaml"), "utf8")) as Record<string, unknown>;
+        const known = ["runtime", "version", "main", "description", "author", "website", "license"];
+        assert.deepEqual(Object.keys(doc).filter((k) => !known.includes(k)), []);
+        assert.equal(doc.runtime, "nodejs");
+    });
+});
