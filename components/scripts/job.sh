@@ -18,7 +18,7 @@ JOB_STARTED=$(date +%s)
 # What the job is doing now, for the termination alert ("uploading postgres-shop").
 JOB_DOING=""
 
-# job_fail_msg <text>: prints "<job>: <text>" on stderr.
+# job_say <text>: prints "<job>: <text>" on stderr.
 job_say() {
   printf '%s: %s\n' "$JOB_NAME" "$*" >&2
 }

@@ -51,7 +51,7 @@ s3_valid_bucket() {
 # s3_valid_prefix <prefix>: "" or relative "segment/.../" of S3's safe characters, with no
 # empty, "." or ".." segment: anything else could write to another place in the bucket.
 s3_valid_prefix() {
-  local p=$1 seg
+  local p=$1 seg segs
   [ -z "$p" ] && return 0
   [[ "$p" =~ ^[A-Za-z0-9._!*\'()/-]+/$ ]] || return 1
   [[ "$p" != /* && "$p" != *//* ]] || return 1
