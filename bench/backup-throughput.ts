@@ -17,12 +17,17 @@
  *     job / bare pg_dump (goal: at most 1.2);
  *   - S3 server CPU: CPU seconds the loopback s3rver (in this process) spent during each job
  *     run, which a remote store would not take from the machine's CPUs;
- *   - RTO: restore.sh wall time, newest backup into a new database (list, download,
- *     SHA-256 check, createdb, pg_restore --single-transaction).
+ *   - RTO: restore.sh wall time, newest backup into a new database (list, download hashed
+ *     as it arrives, SHA-256 check, createdb, pg_restore --single-transaction into a new
+ *     database, rename), against a bare `createdb` + `pg_restore` of the same dump from a
+ *     local file (the floor: the same restore, with nothing fetched or checked), and the
+ *     ratio restore.sh / bare pg_restore (goal: at most 1.15).
  * The S3 server is on loopback, so network transfer time of a real store is not included.
  */
 import { execFile } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 import { promisify } from "util";
 import { S3Server } from "../test/integration/helpers/s3-server";
 import { runScript, scripts } from "../test/integration/helpers/s3-scripts";
@@ -34,6 +39,7 @@ const targetMb = Number(process.env.BENCH_DB_MB ?? 500);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const source = "bench_backup_src";
 const restored = "bench_backup_rto";
+const bareRestored = "bench_backup_rto_bare";
 
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
@@ -123,14 +129,41 @@ async function main(): Promise<void> {
             dumpBytes = (await s3.read(keys[keys.length - 1])).length;
         }
 
+        // The newest dump as a local file, for the bare pg_restore.
+        const keys = (await s3.keys("bench/daily/")).filter((k) => k.endsWith(".dump"));
+        const dumpFile = path.join(os.tmpdir(), `bench-rto-${process.pid}.dump`);
+        fs.writeFileSync(dumpFile, await s3.read(keys[keys.length - 1]));
         const rto: number[] = [];
-        for (let i = 0; i < runs; i++) {
-            await dropDatabase(restored);
-            const [t, r] = await timed(() => runScript(scripts.restore, ["postgres", source, "--into", restored], env));
-            if (r.code !== 0) {
-                throw new Error(`restore.sh exited ${r.code}: ${r.stderr}`);
+        const bareRestore: number[] = [];
+        try {
+            // Interleaved, as above.
+            for (let i = 0; i < runs; i++) {
+                await dropDatabase(bareRestored);
+                const [tBare] = await timed(() =>
+                    run(
+                        "bash",
+                        [
+                            "-c",
+                            'createdb --no-password --username="$1" --template=template0 "$2" && pg_restore --no-password --username="$1" --dbname="$2" --single-transaction --exit-on-error --no-owner --no-privileges "$3"',
+                            "-",
+                            pgUser,
+                            bareRestored,
+                            dumpFile,
+                        ],
+                        { env: { ...process.env, ...pgEnv } },
+                    ),
+                );
+                bareRestore.push(tBare);
+                await dropDatabase(restored);
+                const [t, r] = await timed(() => runScript(scripts.restore, ["postgres", source, "--into", restored], env));
+                if (r.code !== 0) {
+                    throw new Error(`restore.sh exited ${r.code}: ${r.stderr}`);
+                }
+                rto.push(t);
             }
-            rto.push(t);
+        } finally {
+            fs.rmSync(dumpFile, { force: true });
+            await dropDatabase(bareRestored);
         }
         const restoredRows = Number(await psql(restored, "SELECT count(*) FROM orders"));
         if (restoredRows !== rows) {
@@ -149,7 +182,9 @@ async function main(): Promise<void> {
             `S3 server CPU during the job:  ${s(storeCpu)} — s3rver shares this machine's ${os.cpus().length} CPUs with pg_dump; a remote store would not`,
         );
         console.log(`backup throughput:             ${mb(dbMb / median(job))} MB/s of database`);
+        console.log(`bare createdb + pg_restore of the same dump: ${s(bareRestore)}`);
         console.log(`RTO (restore.sh, newest backup into a new database): ${s(rto)}`);
+        console.log(`ratio restore.sh / bare pg_restore: ${(median(rto) / median(bareRestore)).toFixed(3)} (goal <= 1.15)`);
     } finally {
         if (process.env.BENCH_KEEP !== "1") {
             await dropDatabase(source);

@@ -23,12 +23,21 @@ export interface BackupTarget {
     readonly secretAccessKey: pulumi.Input<string>;
 }
 
+/** While a problem lasts, how often a job alerts it again (Alertmanager's repeat_interval default): 4 hours. */
+export const DEFAULT_ALERT_REMINDER_MINUTES = 240;
+
 /** Where a job reports success and failure. */
 export interface BackupAlerts {
-    /** Incoming-webhook URL (Discord or Slack); a secret Output. */
+    /** Incoming-webhook URL (Discord or Slack, https only); a secret Output. */
     readonly webhookUrl: pulumi.Input<string>;
     /** Body format of the webhook: "discord" ({content}) or "slack" ({text}). */
     readonly format: "discord" | "slack";
+    /**
+     * Minutes between reminders of a problem that lasts (the health check alerts a broken check
+     * once, then every this many minutes, then a RESOLVED notice). Whole number, 1-10080.
+     * Default 240 ({@link DEFAULT_ALERT_REMINDER_MINUTES}).
+     */
+    readonly reminderMinutes?: number;
 }
 
 /** One PostgreSQL database to back up. */
@@ -88,11 +97,21 @@ export function readJobScript(file: string): string {
     return fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
 }
 
+/** S3's bucket naming rules, as s3.sh checks them (a "/" would address another bucket). */
+export function isBucketName(b: string): boolean {
+    return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) && !b.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(b);
+}
+
 /** Throws with a sentence naming the field when a backup target cannot work. Used by BackupJob and RestoreCheck. */
 export function validateBackupTarget(owner: string, target: BackupTarget): void {
     const p = target.prefix;
-    if (p !== "" && (!p.endsWith("/") || p.startsWith("/") || p.includes("//"))) {
-        throw new Error(`${owner}: target.prefix "${p}" must be "" or a relative key prefix ending in "/", e.g. "shop/staging/"`);
+    // As s3.sh checks it: no empty, "." or ".." segment, S3's safe characters only.
+    const segmentsOk = p === "" || p.slice(0, -1).split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..");
+    if (p !== "" && (!p.endsWith("/") || p.startsWith("/") || p.includes("//") || !/^[A-Za-z0-9._!*'()/-]+$/.test(p) || !segmentsOk)) {
+        throw new Error(`${owner}: target.prefix "${p}" must be "" or a relative key prefix ending in "/" (no "//", "." or ".." segments), e.g. "shop/staging/"`);
+    }
+    if (typeof target.bucket === "string" && !isBucketName(target.bucket)) {
+        throw new Error(`${owner}: target.bucket "${target.bucket}" is not an S3 bucket name (3-63 of a-z 0-9 . -, no "/" or "..")`);
     }
     if (!target.region.trim()) {
         throw new Error(`${owner}: target.region must not be empty`);
@@ -103,9 +122,13 @@ export function validateBackupTarget(owner: string, target: BackupTarget): void 
 }
 
 /** Throws with a sentence naming the field when the alert settings are unusable. */
-export function validateAlerts(owner: string, alerts: BackupAlerts): void {
+export function validateAlerts(owner: string, alerts: Pick<BackupAlerts, "format" | "reminderMinutes">): void {
     if (alerts.format !== "discord" && alerts.format !== "slack") {
         throw new Error(`${owner}: alerts.format must be "discord" or "slack", got "${alerts.format}"`);
+    }
+    const m = alerts.reminderMinutes;
+    if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > 10080)) {
+        throw new Error(`${owner}: alerts.reminderMinutes must be a whole number of minutes from 1 to 10080 (a week), got ${m}`);
     }
 }
 
@@ -188,6 +211,7 @@ export function alertEnvironment(app: string, environment: string, alerts: Backu
         ALERT_WEBHOOK_URL: alerts.webhookUrl,
         ALERT_WEBHOOK_FORMAT: alerts.format,
         ALERT_PREFIX: `[${app}/${environment}]`,
+        ALERT_REMINDER_MINUTES: String(alerts.reminderMinutes ?? DEFAULT_ALERT_REMINDER_MINUTES),
     };
 }
 
@@ -199,7 +223,7 @@ export function postgresEntries(pg: { container: string; database: string; user:
 /**
  * The ScheduledJob a BackupJob installs, minus the connection and dependsOn: unit
  * `<app>-<env>-backup` running backup.sh, with restore.sh (the restore command a person
- * runs) and the shared s3.sh and notify.sh beside it. Databases are reached with
+ * runs) and the shared s3.sh, db.sh, job.sh and notify.sh beside it. Databases are reached with
  * `docker exec` (DB_ACCESS=docker).
  */
 export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
@@ -214,6 +238,7 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<Sch
             "restore.sh": readJobScript("restore.sh"),
             "s3.sh": readJobScript("s3.sh"),
             "db.sh": readJobScript("db.sh"),
+            "job.sh": readJobScript("job.sh"),
             "notify.sh": readJobScript("notify.sh"),
         },
         entrypoint: "backup.sh",

@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { JOBS_STATE_ROOT, ScheduledJob } from "./scheduled-job";
+import { JOBS_STATE_ROOT, RestartPolicy, ScheduledJob } from "./scheduled-job";
+import { alertEnvironment, BackupAlerts, validateAlerts } from "./backup-job";
 
 /** Every minute: detection within a minute (mean 30 s); the 15 minutes of the CI-cron setups this replaces is the upper bound. */
 export const DEFAULT_HEALTH_CHECK_CALENDAR = "*-*-* *:*:00";
@@ -10,8 +11,14 @@ export const DEFAULT_HEALTH_CHECK_CALENDAR = "*-*-* *:*:00";
 export const DEFAULT_RESTART_WAIT_SECONDS = 30;
 /** Restarts per container in any sliding hour before the job only alerts (prevents restart storms). */
 export const DEFAULT_RESTART_BUDGET_PER_HOUR = 3;
-/** TimeoutStartSec= of one run: probes (10 s per URL, 20 s per docker exec) plus the restart wait, with room. */
+/** TimeoutStartSec= of one run: probes (10 s per URL, 20 s per docker call) plus the restart wait, with room. */
 export const HEALTH_CHECK_TIMEOUT_SECONDS = 300;
+/**
+ * The health check's restart policy: a run is retried only when it died (killed, timed out),
+ * not when checks fail (exit 1: the alert is its answer) or it was not run (2, 3); the
+ * per-minute timer itself makes 5 starts in the 300-s window.
+ */
+export const HEALTH_CHECK_RESTART_POLICY: RestartPolicy = { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1, 2, 3, 4] };
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 // Docker's own rule for container names.
@@ -40,17 +47,18 @@ export interface HealthCheckJobArgs {
     readonly restartWaitSeconds?: number;
     /** Restarts per container in any sliding hour; default 3. When spent, the job only alerts. */
     readonly restartBudgetPerHour?: number;
-    /** Where alerts go: the webhook URL (a secret) and its body format. */
-    readonly alerts: { webhookUrl: pulumi.Input<string>; format: "discord" | "slack" };
+    /** Where alerts go: the webhook URL (a secret), its body format and the reminder interval of a check that stays broken. */
+    readonly alerts: BackupAlerts;
     /** Resources the install must wait for (the containers it checks). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The script files the job installs: the health check and the alert client it sources. */
+/** The script files the job installs: the health check and the alert client and job helpers it sources. */
 export function healthCheckFiles(): Record<string, string> {
     const dir = path.join(__dirname, "scripts");
     return {
         "health-check.sh": fs.readFileSync(path.join(dir, "health-check.sh"), "utf8"),
+        "job.sh": fs.readFileSync(path.join(dir, "job.sh"), "utf8"),
         "notify.sh": fs.readFileSync(path.join(dir, "notify.sh"), "utf8"),
     };
 }
@@ -61,7 +69,7 @@ export function healthCheckUnitName(app: string, environment: string): string {
 }
 
 /** Throws with a sentence naming the argument when the arguments cannot make a working job. */
-export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "connection" | "alerts" | "dependsOn"> & { alerts?: { format: string } }): void {
+export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "connection" | "alerts" | "dependsOn"> & { alerts?: Pick<BackupAlerts, "format" | "reminderMinutes"> }): void {
     if (!NAME.test(args.app)) throw new Error(`HealthCheckJob app "${args.app}" must match [a-z0-9][a-z0-9-]*`);
     if (!NAME.test(args.environment)) throw new Error(`HealthCheckJob environment "${args.environment}" must match [a-z0-9][a-z0-9-]*`);
     const where = `HealthCheckJob ${args.app}/${args.environment}`;
@@ -92,9 +100,7 @@ export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "conne
     for (const [field, v] of [["restartWaitSeconds", args.restartWaitSeconds], ["restartBudgetPerHour", args.restartBudgetPerHour]] as const) {
         if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new Error(`${where}: ${field} must be a whole number >= 0, got ${v}`);
     }
-    if (args.alerts && args.alerts.format !== "discord" && args.alerts.format !== "slack") {
-        throw new Error(`${where}: alerts.format must be "discord" or "slack", got "${args.alerts.format}"`);
-    }
+    if (args.alerts) validateAlerts(where, args.alerts);
 }
 
 /** The job's env file, as health-check.sh reads it (values may be secret Outputs). */
@@ -106,9 +112,7 @@ export function healthCheckEnvironment(args: HealthCheckJobArgs): Record<string,
         HC_RESTART_WAIT_SECONDS: String(args.restartWaitSeconds ?? DEFAULT_RESTART_WAIT_SECONDS),
         HC_RESTART_BUDGET_PER_HOUR: String(args.restartBudgetPerHour ?? DEFAULT_RESTART_BUDGET_PER_HOUR),
         HC_STATE_DIR: `${JOBS_STATE_ROOT}/${unitName}`,
-        ALERT_WEBHOOK_URL: args.alerts.webhookUrl,
-        ALERT_WEBHOOK_FORMAT: args.alerts.format,
-        ALERT_PREFIX: `[${args.app}/${args.environment}]`,
+        ...alertEnvironment(args.app, args.environment, args.alerts),
     };
     if (args.postgres) {
         env.HC_POSTGRES_CONTAINER = args.postgres.container;
@@ -145,6 +149,7 @@ export class HealthCheckJob extends pulumi.ComponentResource {
                 entrypoint: "health-check.sh",
                 environment: healthCheckEnvironment(args),
                 timeoutSeconds: HEALTH_CHECK_TIMEOUT_SECONDS,
+                restart: HEALTH_CHECK_RESTART_POLICY,
                 dependsOn: args.dependsOn,
             },
             { parent: this },

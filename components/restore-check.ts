@@ -40,9 +40,9 @@ export interface RestoreCheckDatabase {
     readonly user: string;
 }
 
-/** One Redis instance whose newest backup (`redis-<container>-<stamp>.rdb`) the freshness check ages. */
+/** One Redis instance whose newest backup (`redis-<container>-<stamp>-<run>.rdb`) is load-tested weekly and aged daily. */
 export interface RestoreCheckRedis {
-    /** The Redis container, as named in BackupJob's redis (it names the backup objects). */
+    /** The Redis container, as named in BackupJob's redis (it names the backup objects; its image runs the scratch redis-server). */
     readonly container: string;
 }
 
@@ -60,9 +60,9 @@ export interface RestoreCheckArgs {
     readonly onCalendar?: string;
     /** systemd OnCalendar= of the daily backup freshness check. Default "*-*-* 06:00:00 UTC". */
     readonly freshnessOnCalendar?: string;
-    /** Databases to restore weekly and to age daily; may be empty when redis is not (then there is no weekly restore job). */
+    /** Databases to restore weekly and to age daily; may be empty when redis is not. */
     readonly postgres: RestoreCheckDatabase[];
-    /** Redis instances whose backups the freshness check ages (they are not restored). Default none. */
+    /** Redis instances whose snapshots are loaded weekly into a scratch redis-server and aged daily. Default none. */
     readonly redis?: RestoreCheckRedis[];
     /** The same target the environment's BackupJob writes to. */
     readonly target: BackupTarget;
@@ -96,36 +96,38 @@ export function validateRestoreCheckArgs(args: Omit<RestoreCheckArgs, "connectio
     validateAlerts(owner, args.alerts);
 }
 
-/** The files both jobs install: restore-check.sh, which uses restore.sh, s3.sh and notify.sh. */
+/** The files both jobs install: restore-check.sh, which uses restore.sh, s3.sh, db.sh, job.sh and notify.sh. */
 function checkFiles(): Record<string, string> {
     return {
         "restore-check.sh": readJobScript("restore-check.sh"),
         "restore.sh": readJobScript("restore.sh"),
         "s3.sh": readJobScript("s3.sh"),
         "db.sh": readJobScript("db.sh"),
+        "job.sh": readJobScript("job.sh"),
         "notify.sh": readJobScript("notify.sh"),
     };
 }
 
 /**
  * The weekly ScheduledJob a RestoreCheck installs, minus the connection and dependsOn: unit
- * `<app>-<env>-restore-check` running restore-check.sh in its default (restore) mode.
- * Throws when postgres is empty: there is nothing to restore.
+ * `<app>-<env>-restore-check` running restore-check.sh in its default (restore) mode: every
+ * PostgreSQL backup restored into a scratch database, every Redis snapshot loaded into a
+ * scratch redis-server with its key count compared.
  */
 export function restoreCheckSpec(args: Omit<RestoreCheckArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
     validateRestoreCheckArgs(args);
-    if (args.postgres.length === 0) {
-        throw new Error(`RestoreCheck ${args.app}-${args.environment}: postgres is empty; there is nothing to restore`);
-    }
+    const redis = args.redis ?? [];
+    const covered = [...args.postgres.map((p) => p.database), ...redis.map((r) => `Redis ${r.container}`)];
     return {
         unitName: `${args.app}-${args.environment}-restore-check`,
-        description: `${args.app} ${args.environment} restore check of the newest backup of ${args.postgres.map((p) => p.database).join(", ")}`,
+        description: `${args.app} ${args.environment} restore check of the newest backup of ${covered.join(", ")}`,
         onCalendar: args.onCalendar ?? DEFAULT_RESTORE_CHECK_SCHEDULE,
         files: checkFiles(),
         entrypoint: "restore-check.sh",
         environment: {
             DB_ACCESS: "docker",
             BACKUP_POSTGRES: postgresEntries(args.postgres),
+            BACKUP_REDIS: redis.map((r) => r.container).join(" "),
             MAX_BACKUP_AGE_HOURS: String(args.maxBackupAgeHours ?? DEFAULT_MAX_BACKUP_AGE_HOURS),
             ...targetEnvironment(args.target),
             ...alertEnvironment(args.app, args.environment, args.alerts),
@@ -164,29 +166,29 @@ export function freshnessCheckSpec(args: Omit<RestoreCheckArgs, "connection">): 
 
 /**
  * The proof that an environment's backups restore and are fresh, as two systemd timers:
- * - weekly `<app>-<env>-restore-check` (only with a PostgreSQL database): fetches the newest
- *   complete backup of each database, verifies its SHA-256, restores it into a scratch
- *   database, runs a smoke query and reports; it also alerts on a stale backup;
+ * - weekly `<app>-<env>-restore-check`: fetches the newest complete backup of each database
+ *   and Redis instance, verifies its SHA-256 (falling back to the newest that verifies, and
+ *   alerting that the newest did not), restores PostgreSQL into a scratch database with a
+ *   smoke query and loads Redis into a scratch redis-server with its key count compared to
+ *   the one recorded at backup time, and reports; it also alerts on a stale backup;
  * - daily `<app>-<env>-backup-freshness`: alerts when the newest complete backup of a
- *   database or Redis instance is missing or older than `maxBackupAgeHours`, so a backup
- *   timer that stopped is noticed within a day instead of at the next weekly check.
+ *   database or Redis instance is missing, older than `maxBackupAgeHours` or stamped in the
+ *   future, so a backup timer that stopped is noticed within a day instead of at the next
+ *   weekly check.
  * See components/scripts/restore-check.sh.
  */
 export class RestoreCheck extends pulumi.ComponentResource {
-    /**
-     * The main systemd unit base name: `<app>-<env>-restore-check`, or `<app>-<env>-backup-freshness`
-     * when there is no PostgreSQL database to restore.
-     */
+    /** The weekly restore check's systemd unit base name, `<app>-<env>-restore-check`. */
     readonly unitName: string;
     /** `<unitName>.timer`. */
     readonly timerName: string;
     /** `<app>-<env>-backup-freshness.timer`. */
     readonly freshnessTimerName: string;
-    /** Every timer it installs: the restore check's (when present), then the freshness check's. */
+    /** Every timer it installs: the restore check's, then the freshness check's. */
     readonly timerNames: string[];
 
     constructor(name: string, args: RestoreCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const restoreSpec = args.postgres.length > 0 ? restoreCheckSpec(args) : undefined;
+        const restoreSpec = restoreCheckSpec(args);
         const freshnessSpec = freshnessCheckSpec(args);
         super(
             "vps:index:RestoreCheck",
@@ -200,12 +202,12 @@ export class RestoreCheck extends pulumi.ComponentResource {
         );
         const common = { connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn };
         // The weekly job keeps the child name it had before the freshness job existed, so existing stacks keep its URN.
-        const restoreJob = restoreSpec && new ScheduledJob(`${name}-job`, { ...restoreSpec, ...common }, { parent: this });
+        const restoreJob = new ScheduledJob(`${name}-job`, { ...restoreSpec, ...common }, { parent: this });
         const freshnessJob = new ScheduledJob(`${name}-freshness-job`, { ...freshnessSpec, ...common }, { parent: this });
-        this.unitName = (restoreJob ?? freshnessJob).unitName;
-        this.timerName = (restoreJob ?? freshnessJob).timerName;
+        this.unitName = restoreJob.unitName;
+        this.timerName = restoreJob.timerName;
         this.freshnessTimerName = freshnessJob.timerName;
-        this.timerNames = [...(restoreJob ? [restoreJob.timerName] : []), freshnessJob.timerName];
+        this.timerNames = [restoreJob.timerName, freshnessJob.timerName];
         this.registerOutputs({
             environment: args.environment,
             unitName: this.unitName,

@@ -13,6 +13,31 @@ export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
 /** TimeoutStartSec= when the caller sets none: one hour. */
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 
+/**
+ * How systemd retries a failed run (Restart=on-failure) and how often it may start the unit at
+ * all (StartLimitIntervalSec=/StartLimitBurst=, timer starts included): a store or daemon that
+ * is away for a few minutes does not cost the run, and a job that keeps failing is not
+ * restarted in a loop.
+ */
+export interface RestartPolicy {
+    /** RestartSec=: seconds between a failed run and the retry. */
+    readonly delaySeconds: number;
+    /** StartLimitBurst=: starts allowed within intervalSeconds (the timer's included). */
+    readonly burst: number;
+    /** StartLimitIntervalSec=: the window of burst, in seconds. */
+    readonly intervalSeconds: number;
+    /** RestartPreventExitStatus=: exit codes that are answers, not failures to retry (bad configuration, lock held, ...). */
+    readonly preventExitStatuses: number[];
+}
+
+/**
+ * The restart policy of a daily or weekly job: one retry 5 minutes after a failure and a
+ * second one after that, at most 3 starts in 12 hours; exits 2 (bad configuration), 3
+ * (another run holds the lock) and 4 (done, but the webhook did not take the report) are
+ * not retried. The job scripts use these codes (components/scripts/*.sh).
+ */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { delaySeconds: 300, burst: 3, intervalSeconds: 12 * 3600, preventExitStatuses: [2, 3, 4] };
+
 const UNIT_NAME = /^[a-z0-9][a-z0-9-]*$/;
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -39,12 +64,14 @@ export interface ScheduledJobArgs {
     readonly environment: Record<string, pulumi.Input<string>>;
     /** TimeoutStartSec= in seconds. Default 3600. */
     readonly timeoutSeconds?: number;
+    /** Restart=on-failure with these limits. Default {@link DEFAULT_RESTART_POLICY}. */
+    readonly restart?: RestartPolicy;
     /** Resources the install must wait for (e.g. the containers the job talks to). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The plain (never secret) part of a job: everything that goes into the command text. */
-export type JobSpec = Pick<ScheduledJobArgs, "unitName" | "description" | "onCalendar" | "files" | "entrypoint" | "timeoutSeconds"> & {
+export type JobSpec = Pick<ScheduledJobArgs, "unitName" | "description" | "onCalendar" | "files" | "entrypoint" | "timeoutSeconds" | "restart"> & {
     /** Names of the environment variables (values are not part of the spec). */
     readonly environmentNames?: string[];
 };
@@ -99,6 +126,18 @@ export function validateJobSpec(spec: JobSpec): void {
     if (t !== undefined && (!Number.isInteger(t) || t <= 0)) {
         throw new Error(`ScheduledJob ${spec.unitName}: timeoutSeconds must be a positive whole number of seconds, got ${t}`);
     }
+    const r = spec.restart;
+    if (r !== undefined) {
+        for (const [field, v] of [["delaySeconds", r.delaySeconds], ["burst", r.burst], ["intervalSeconds", r.intervalSeconds]] as const) {
+            if (!Number.isInteger(v) || v <= 0) {
+                throw new Error(`ScheduledJob ${spec.unitName}: restart.${field} must be a positive whole number, got ${v}`);
+            }
+        }
+        const bad = r.preventExitStatuses.find((c) => !Number.isInteger(c) || c < 0 || c > 255);
+        if (bad !== undefined) {
+            throw new Error(`ScheduledJob ${spec.unitName}: restart.preventExitStatuses must be exit codes 0-255, got ${bad}`);
+        }
+    }
 }
 
 /** `%` starts a specifier in unit files; a literal one is written `%%`. */
@@ -110,12 +149,16 @@ function unitEscape(s: string): string {
 export function renderUnits(spec: JobSpec): { service: string; timer: string } {
     validateJobSpec(spec);
     const p = jobPaths(spec.unitName);
+    const restart = spec.restart ?? DEFAULT_RESTART_POLICY;
     const service = [
         "[Unit]",
         `Description=${unitEscape(spec.description)}`,
         // Jobs talk to containers and to the network (webhooks, S3); ordering only, no hard dependency.
         "Wants=network-online.target",
         "After=network-online.target docker.service",
+        // Timer starts count too: a job that keeps failing is not restarted in a loop.
+        `StartLimitIntervalSec=${restart.intervalSeconds}`,
+        `StartLimitBurst=${restart.burst}`,
         "",
         "[Service]",
         "Type=oneshot",
@@ -127,6 +170,10 @@ export function renderUnits(spec: JobSpec): { service: string; timer: string } {
         "StateDirectoryMode=0700",
         "UMask=0077",
         `TimeoutStartSec=${spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS}`,
+        // A run that failed (a store or daemon away for a moment, a timeout) is tried again.
+        "Restart=on-failure",
+        `RestartSec=${restart.delaySeconds}`,
+        ...(restart.preventExitStatuses.length ? [`RestartPreventExitStatus=${restart.preventExitStatuses.join(" ")}`] : []),
         "",
     ].join("\n");
     const timer = [
@@ -321,6 +368,7 @@ export class ScheduledJob extends pulumi.ComponentResource {
             files: args.files,
             entrypoint: args.entrypoint,
             timeoutSeconds: args.timeoutSeconds,
+            restart: args.restart,
             environmentNames: Object.keys(args.environment),
         };
         validateJobSpec(spec);

@@ -33,9 +33,10 @@ export interface EnvironmentJobs {
 
 /**
  * Builds the backup, restore-check and health-check jobs of an environment. Wherever there is a
- * backup job there is a RestoreCheck with its daily freshness check (PostgreSQL and Redis);
- * its weekly restore job exists only with a PostgreSQL database (Redis snapshots are not
- * restored by the check).
+ * backup job there is a RestoreCheck: its weekly restore job restores every PostgreSQL backup
+ * and load-tests every Redis snapshot, its daily freshness check ages both. Alerts of every
+ * job go to the one webhook; a problem that lasts is reminded every
+ * alerts.reminderMinutes (the component default, 240, until the config schema has the key).
  */
 export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
     const { app, environment } = cfg;

@@ -9,10 +9,12 @@ const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
 describe("BackupJob", () => {
     let mod: typeof import("../components/backup-job");
+    let sj: typeof import("../components/scheduled-job");
 
     before(async () => {
         await useMocks();
         mod = await import("../components/backup-job");
+        sj = await import("../components/scheduled-job");
     });
 
     const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };
@@ -97,10 +99,10 @@ describe("BackupJob", () => {
         assert.equal(job?.props.onCalendar, "*-*-* 01:30:00 UTC");
     });
 
-    it("installs backup.sh as the entrypoint with restore.sh, s3.sh, db.sh and notify.sh, byte for byte", async () => {
+    it("installs backup.sh as the entrypoint with restore.sh, s3.sh, db.sh, job.sh and notify.sh, byte for byte", async () => {
         const { create } = await build("b-files");
         const files = installedFiles(create);
-        assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "db.sh", "notify.sh", "restore.sh", "s3.sh"]);
+        assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "db.sh", "job.sh", "notify.sh", "restore.sh", "s3.sh"]);
         for (const [name, content] of Object.entries(files)) {
             assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
         }
@@ -111,6 +113,7 @@ describe("BackupJob", () => {
         const { env } = await build("b-env");
         assert.deepEqual(env, {
             ALERT_PREFIX: "[shop/staging]",
+            ALERT_REMINDER_MINUTES: "240",
             ALERT_WEBHOOK_FORMAT: "discord",
             ALERT_WEBHOOK_URL: "https://discord.example/api/webhooks/1/secret-token",
             BACKUP_POSTGRES: "shop-staging-postgres:shop:shop",
@@ -166,6 +169,11 @@ describe("BackupJob", () => {
             [{ postgres: [{ ...a.postgres[0], volume: "" }] }, /must name its volume/],
             [{ target: { ...a.target, prefix: "shop/staging" } }, /target\.prefix "shop\/staging"/],
             [{ target: { ...a.target, prefix: "/shop/" } }, /target\.prefix "\/shop\/"/],
+            [{ target: { ...a.target, prefix: "shop/../other/" } }, /target\.prefix "shop\/\.\.\/other\/"/],
+            [{ target: { ...a.target, prefix: "shop/./staging/" } }, /target\.prefix "shop\/\.\/staging\/"/],
+            [{ target: { ...a.target, bucket: "shop-backups/other" } }, /target\.bucket "shop-backups\/other" is not an S3 bucket name/],
+            [{ target: { ...a.target, bucket: "Shop_Backups" } }, /target\.bucket "Shop_Backups"/],
+            [{ alerts: { ...a.alerts, reminderMinutes: 0 } }, /alerts\.reminderMinutes must be a whole number of minutes from 1 to 10080/],
             [{ target: { ...a.target, endpoint: "s3.example.com" } }, /target\.endpoint "s3\.example\.com"/],
             [{ target: { ...a.target, region: " " } }, /target\.region/],
             [{ alerts: { ...a.alerts, format: "teams" as any } }, /alerts\.format must be "discord" or "slack"/],
@@ -174,6 +182,21 @@ describe("BackupJob", () => {
         for (const [override, message] of cases) {
             assert.throws(() => new mod.BackupJob("b-invalid", { ...a, ...override }), message);
         }
+    });
+
+    it("passes a reminder interval for lasting problems to the scripts", async () => {
+        const a = baseArgs();
+        const { env } = await build("b-remind", { ...a, alerts: { ...a.alerts, reminderMinutes: 60 } });
+        assert.equal(env.ALERT_REMINDER_MINUTES, "60");
+    });
+
+    it("installs a unit that retries a failed backup after 5 minutes, at most 3 starts in 12 hours, but not a bad configuration, a held lock or an undelivered report", () => {
+        const units = sj.renderUnits(mod.backupJobSpec(baseArgs()));
+        assert.match(units.service, /^Restart=on-failure$/m);
+        assert.match(units.service, /^RestartSec=300$/m);
+        assert.match(units.service, /^RestartPreventExitStatus=2 3 4$/m);
+        assert.match(units.service, /^StartLimitIntervalSec=43200$/m);
+        assert.match(units.service, /^StartLimitBurst=3$/m);
     });
 
     it("accepts an empty prefix (the bucket is the environment's own)", () => {

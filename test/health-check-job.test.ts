@@ -69,10 +69,10 @@ describe("HealthCheckJob", () => {
         assert.match(del, /rm -f "\$root"\/etc\/systemd\/system\/shop-staging-health-check\.timer /);
     });
 
-    it("installs health-check.sh and notify.sh exactly as they are in components/scripts", async () => {
+    it("installs health-check.sh, job.sh and notify.sh exactly as they are in components/scripts", async () => {
         const { cmd } = await build("hc-files");
         const create: string = await unwrap(cmd.props.create);
-        for (const f of ["health-check.sh", "notify.sh"]) {
+        for (const f of ["health-check.sh", "job.sh", "notify.sh"]) {
             const content = fs.readFileSync(path.join(__dirname, "..", "components", "scripts", f), "utf8");
             assert.ok(create.includes(Buffer.from(content).toString("base64")), `${f} is in the install script`);
             assert.match(create, new RegExp(`chmod 0755 "\\$staging"/${f.replace(".", "\\.")}`));
@@ -84,6 +84,7 @@ describe("HealthCheckJob", () => {
         const { env } = await build("hc-env");
         assert.deepEqual(env, {
             ALERT_PREFIX: "[shop/staging]",
+            ALERT_REMINDER_MINUTES: "240",
             ALERT_WEBHOOK_FORMAT: "discord",
             ALERT_WEBHOOK_URL: "https://discord.example/api/webhooks/1/TOP-SECRET",
             HC_CONTAINERS: "shop-staging-backend shop-staging-frontend",
@@ -96,6 +97,12 @@ describe("HealthCheckJob", () => {
             HC_URLS:
                 "https://staging.shop.example/|200|shop-staging-frontend https://api.staging.shop.example/health|200|shop-staging-backend",
         });
+    });
+
+    it("restarts a run only when it died, never because checks failed: exit 1-4 are answers", () => {
+        assert.deepEqual(mod.HEALTH_CHECK_RESTART_POLICY.preventExitStatuses, [1, 2, 3, 4]);
+        // The per-minute timer makes 5 starts in the window; the limit must leave room for them.
+        assert.ok(mod.HEALTH_CHECK_RESTART_POLICY.burst > 300 / 60);
     });
 
     it("keeps the webhook URL out of every command text and marks the env file secret", async () => {
@@ -124,6 +131,7 @@ describe("HealthCheckJob", () => {
         );
         assert.throws(() => new mod.HealthCheckJob("bad4", { ...args(), containers: ["bad name"] }), /containers\[\] "bad name"/);
         assert.throws(() => new mod.HealthCheckJob("bad5", { ...args(), restartBudgetPerHour: -1 }), /restartBudgetPerHour/);
+        assert.throws(() => new mod.HealthCheckJob("bad7", { ...args(), alerts: { ...args().alerts, reminderMinutes: 1.5 } }), /alerts\.reminderMinutes/);
         assert.throws(
             () => new mod.HealthCheckJob("bad6", { ...args(), urls: [], containers: [], postgres: undefined, redis: undefined }),
             /nothing to check/,

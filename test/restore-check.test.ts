@@ -95,11 +95,11 @@ describe("RestoreCheck", () => {
         assert.equal(calendar("freshness-job"), "*-*-* 07:30:00 UTC");
     });
 
-    it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh, db.sh and notify.sh, byte for byte", async () => {
+    it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh, db.sh, job.sh and notify.sh, byte for byte", async () => {
         const { restore, freshness } = await build("r-files");
         for (const job of [restore!, freshness]) {
             const files = installedFiles(job.create);
-            assert.deepEqual(Object.keys(files).sort(), ["db.sh", "notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
+            assert.deepEqual(Object.keys(files).sort(), ["db.sh", "job.sh", "notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
             for (const [name, content] of Object.entries(files)) {
                 assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
             }
@@ -108,13 +108,15 @@ describe("RestoreCheck", () => {
         assert.equal(mod.freshnessCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
     });
 
-    it("writes the restore job's env file as before: restore mode (the script's default), PostgreSQL only, the default 26-hour freshness limit", async () => {
+    it("writes the restore job's env file: restore mode (the script's default), PostgreSQL and Redis, the default 26-hour freshness limit", async () => {
         const { restore } = await build("r-env");
         assert.deepEqual(restore!.env, {
             ALERT_PREFIX: "[shop/production]",
+            ALERT_REMINDER_MINUTES: "240",
             ALERT_WEBHOOK_FORMAT: "slack",
             ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
             BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
+            BACKUP_REDIS: "shop-production-redis",
             DB_ACCESS: "docker",
             MAX_BACKUP_AGE_HOURS: "26",
             S3_ACCESS_KEY_ID: "key-id",
@@ -130,6 +132,7 @@ describe("RestoreCheck", () => {
         const { freshness } = await build("r-fenv");
         assert.deepEqual(freshness.env, {
             ALERT_PREFIX: "[shop/production]",
+            ALERT_REMINDER_MINUTES: "240",
             ALERT_WEBHOOK_FORMAT: "slack",
             ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
             BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
@@ -181,17 +184,17 @@ describe("RestoreCheck", () => {
         assert.match(freshness.remove, /^sudo -n bash -c /);
     });
 
-    it("without a PostgreSQL database installs only the freshness job, for the Redis backups", async () => {
+    it("without a PostgreSQL database still installs the weekly job, which load-tests the Redis snapshots", async () => {
         const { component, captured, restore, freshness } = await build("r-redis", { ...baseArgs(), postgres: [] });
-        assert.equal(restore, undefined);
         assert.deepEqual(
             captured.filter((c) => c.type === "vps:index:ScheduledJob").map((c) => c.props.unitName),
-            ["shop-production-backup-freshness"],
+            ["shop-production-restore-check", "shop-production-backup-freshness"],
         );
-        assert.equal(freshness.env.BACKUP_POSTGRES, "");
+        assert.equal(restore!.env.BACKUP_POSTGRES, "");
+        assert.equal(restore!.env.BACKUP_REDIS, "shop-production-redis");
         assert.equal(freshness.env.BACKUP_REDIS, "shop-production-redis");
-        assert.equal(component.timerName, "shop-production-backup-freshness.timer");
-        assert.deepEqual(component.timerNames, ["shop-production-backup-freshness.timer"]);
+        assert.equal(component.timerName, "shop-production-restore-check.timer");
+        assert.deepEqual(component.timerNames, ["shop-production-restore-check.timer", "shop-production-backup-freshness.timer"]);
     });
 
     it("without Redis sources the freshness job checks the PostgreSQL backups only", async () => {
@@ -216,6 +219,5 @@ describe("RestoreCheck", () => {
         for (const [override, message] of cases) {
             assert.throws(() => new mod.RestoreCheck("r-invalid", { ...a, ...override }), message);
         }
-        assert.throws(() => mod.restoreCheckSpec({ ...a, postgres: [] }), /postgres is empty; there is nothing to restore/);
     });
 });

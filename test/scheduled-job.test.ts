@@ -127,6 +127,29 @@ describe("ScheduledJob", () => {
         assert.match(mod.renderUnits(baseArgs()).service, /^TimeoutStartSec=3600$/m);
     });
 
+    it("restarts a failed run with a start limit, by default 5 minutes later and at most 3 starts in 12 hours, except for exits 2, 3 and 4", () => {
+        const u = mod.renderUnits(baseArgs());
+        assert.match(u.service, /^\[Unit\][^[]*^StartLimitIntervalSec=43200$/m);
+        assert.match(u.service, /^\[Unit\][^[]*^StartLimitBurst=3$/m);
+        assert.match(u.service, /^\[Service\][^[]*^Restart=on-failure$/m);
+        assert.match(u.service, /^RestartSec=300$/m);
+        assert.match(u.service, /^RestartPreventExitStatus=2 3 4$/m);
+        const custom = mod.renderUnits({ ...baseArgs(), restart: { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1] } });
+        assert.match(custom.service, /^StartLimitBurst=10$/m);
+        assert.match(custom.service, /^RestartPreventExitStatus=1$/m);
+    });
+
+    it("changes its triggers when the restart policy changes", async () => {
+        const a = mod.contentHash(baseArgs());
+        const b = mod.contentHash({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, burst: 5 } });
+        assert.notEqual(a, b);
+    });
+
+    it("rejects a restart policy systemd cannot take", () => {
+        assert.throws(() => mod.renderUnits({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, burst: 0 } }), /restart\.burst must be a positive whole number/);
+        assert.throws(() => mod.renderUnits({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, preventExitStatuses: [256] } }), /restart\.preventExitStatuses/);
+    });
+
     it("escapes % in the description so systemd does not expand it", () => {
         const u = mod.renderUnits({ ...baseArgs(), description: "100% backup" });
         assert.match(u.service, /^Description=100%% backup$/m);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Health check with auto-heal for one environment, run by its systemd timer (HealthCheckJob).
 #
 # Each run: probe every check; for each container with a failing check, `docker restart` it
@@ -25,24 +26,34 @@
 #   HC_POLL_SECONDS             re-probe interval during that wait; default 2
 #   HC_RESTART_BUDGET_PER_HOUR  restarts per container in any sliding hour; default 3. When a
 #                               container's budget is spent it is not restarted, only alerted on.
-#   HC_STATE_DIR                restart timestamps and the run lock; default $STATE_DIRECTORY
-#                               (set by systemd's StateDirectory=) or /var/lib/vps-jobs/health-check
+#   HC_STATE_DIR                restart timestamps, open alerts and the run lock; default
+#                               $STATE_DIRECTORY (set by systemd's StateDirectory=) or
+#                               /var/lib/vps-jobs/health-check
+#   HC_DOCKER_TIMEOUT_SECONDS   limit of one docker inspect/exec (a restart gets 15 s more);
+#                               default 20
+#   HC_STALE_LOCK_SECONDS       a run that finds the lock held longer than this alerts (the
+#                               earlier run is stuck); default 240 (the unit's limit is 300)
 #   DOCKER                      docker client; default docker
-#   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT, ALERT_PREFIX: see notify.sh
+#   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT, ALERT_PREFIX, ALERT_REMINDER_MINUTES: see notify.sh
 set -euo pipefail
 
-# notify.sh is installed beside this script and is checked by shellcheck on its own.
-# shellcheck disable=SC1091
+# Installed beside this script; shellcheck -x follows them from this directory.
+# shellcheck source=notify.sh
 . "$(dirname "$0")/notify.sh"
+# shellcheck source=job.sh
+. "$(dirname "$0")/job.sh"
+JOB_NAME="health check"
 
-docker_cli=${DOCKER:-docker}
 http_timeout=${HC_HTTP_TIMEOUT_SECONDS:-10}
 restart_wait=${HC_RESTART_WAIT_SECONDS:-30}
 poll=${HC_POLL_SECONDS:-2}
 budget=${HC_RESTART_BUDGET_PER_HOUR:-3}
+docker_timeout=${HC_DOCKER_TIMEOUT_SECONDS:-20}
+stale_lock=${HC_STALE_LOCK_SECONDS:-240}
 state_dir=${HC_STATE_DIR:-${STATE_DIRECTORY:-/var/lib/vps-jobs/health-check}}
+export ALERT_STATE_DIR="$state_dir/alerts"
 
-for n in "$http_timeout" "$restart_wait" "$poll" "$budget"; do
+for n in "$http_timeout" "$restart_wait" "$poll" "$budget" "$docker_timeout" "$stale_lock"; do
   case "$n" in
     '' | *[!0-9]*) echo "health-check: timeouts, waits and the budget must be whole numbers, got '$n'" >&2; exit 2 ;;
   esac
@@ -96,19 +107,25 @@ probe() {
       [ "$got" = "$expect" ] && return 0
       return 1 ;;
     docker-health)
-      got=$("$docker_cli" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}} (no healthcheck){{end}}' "$arg" 2>/dev/null) || got="missing"
+      rc=0
+      got=$(job_docker "$docker_timeout" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}} (no healthcheck){{end}}' "$arg" 2>/dev/null) || rc=$?
+      case "$rc" in
+        0) ;;
+        124 | 137) got="unknown: docker inspect did not answer within $docker_timeout s" ;;
+        *) got="missing" ;;
+      esac
       detail="container $arg is $got"
       [ "$got" = healthy ] && return 0
       [ "$got" = starting ] && return 3
       return 1 ;;
     postgres)
       rc=0
-      timeout 20 "$docker_cli" exec "$owner" pg_isready -q -U "$arg" >/dev/null 2>&1 || rc=$?
+      job_docker "$docker_timeout" exec "$owner" pg_isready -q -U "$arg" >/dev/null 2>&1 || rc=$?
       detail="pg_isready -U $arg in $owner exited $rc"
       [ "$rc" -eq 0 ] && return 0
       return 1 ;;
     redis)
-      got=$(REDISCLI_AUTH=${HC_REDIS_PASSWORD:-} timeout 20 "$docker_cli" exec ${HC_REDIS_PASSWORD:+--env REDISCLI_AUTH} \
+      got=$(REDISCLI_AUTH=${HC_REDIS_PASSWORD:-} job_docker "$docker_timeout" exec ${HC_REDIS_PASSWORD:+--env REDISCLI_AUTH} \
         "$owner" redis-cli ping 2>&1) || true
       got=${got//$'\r'/}
       detail="redis-cli ping in $owner answered '${got:-nothing}'"
@@ -121,20 +138,71 @@ probe() {
 
 # --- one run at a time ----------------------------------------------------------------
 mkdir -p "$state_dir"
-exec 9>"$state_dir/run.lock"
-if ! flock --nonblock 9; then
-  log "another run holds $state_dir/run.lock; skipping this one"
-  exit 0
+lock_status=0
+JOB_LOCK_DIR=$state_dir job_lock health-check || lock_status=$?
+if [ "$lock_status" -ne 0 ]; then
+  held=$(($(date +%s) - ${JOB_LOCK_HELD_SINCE%% *}))
+  if [ "$held" -lt "$stale_lock" ]; then
+    log "another run has held $JOB_LOCK_FILE for $held s; skipping this one"
+    exit 0
+  fi
+  # Every Docker call has a limit, so a run this old is stuck: skipping silently would
+  # hide it for as long as it lasts.
+  alerts_problem stuck-run "the health-check run started $held s ago still holds $JOB_LOCK_FILE (stuck; limit HC_STALE_LOCK_SECONDS=$stale_lock)"
+  if alerts_due; then
+    delivered=0
+    notify failure "health check not run: ${ALERTS_TEXTS[0]}" && delivered=1
+    alerts_sent "$delivered"
+  fi
+  exit 1
+fi
+job_trap_signals
+
+# report_problems <headline> <line>...: the one alert of a run (deduplicated, see notify.sh),
+# then a RESOLVED notice for what was alerted before and passes now.
+report_problems() {
+  local headline=$1 summary since line i=0 delivered=0
+  shift
+  summary=$headline
+  for line in "$@"; do
+    since=$(alerts_since "${ALERTS_IDS[$i]}") && [ "$since" -lt "$JOB_STARTED" ] &&
+      line+=" (failing since $(date -u -d "@$since" +%H:%MZ))"
+    summary+=$'\n'"$line"
+    i=$((i + 1))
+  done
+  log "$summary"
+  if alerts_due; then
+    if notify failure "$summary"; then
+      delivered=1
+    else
+      log "the alert could not be delivered to the webhook (the next run tries again)"
+    fi
+    alerts_sent "$delivered"
+  fi
+  alerts_resolve "health check" || log "the resolved notice could not be delivered (the next run tries again)"
+}
+
+# --- is Docker there at all? -------------------------------------------------------------
+uses_docker=0
+for k in "${kinds[@]}"; do
+  [ "$k" = url ] || uses_docker=1
+done
+if [ "$uses_docker" = 1 ] && ! ping_err=$(DOCKER_TIMEOUT_SECONDS=$docker_timeout job_docker_ping 2>&1); then
+  # A restart could not get through either: alert this one cause, not every check.
+  alerts_problem docker-daemon "- $ping_err: no container check or restart can run"
+  report_problems "health check: the Docker daemon does not work:" "${ALERTS_TEXTS[@]}"
+  exit 1
 fi
 
 # starting <container>: true while Docker has not finished the container's first healthcheck
 # (it was just deployed or restarted): such a container gets no verdict, and no restart, this run.
 starting() {
-  [ "$("$docker_cli" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null)" = starting ]
+  [ "$(job_docker "$docker_timeout" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null)" = starting ]
 }
 
 # --- first pass ---------------------------------------------------------------------
 failing=()
+pending=()
 for i in "${!kinds[@]}"; do
   rc=0
   probe "$i" || rc=$?
@@ -143,12 +211,17 @@ for i in "${!kinds[@]}"; do
   fi
   case "$rc" in
     0) ;;
-    3) log "pending: $detail (${owners[$i]} has not passed its first Docker healthcheck yet)" ;;
+    3) log "pending: $detail (${owners[$i]} has not passed its first Docker healthcheck yet)"; pending+=("$i") ;;
     *) log "FAILING: $detail"; failing+=("$i") ;;
   esac
 done
 if [ "${#failing[@]}" -eq 0 ]; then
-  log "all ${#kinds[@]} checks pass"
+  if [ "${#pending[@]}" -eq 0 ]; then
+    log "all ${#kinds[@]} checks pass"
+  else
+    log "$((${#kinds[@]} - ${#pending[@]})) of ${#kinds[@]} checks pass, ${#pending[@]} pending (the container has not passed its first Docker healthcheck yet: no verdict this run)"
+  fi
+  alerts_resolve "health check" || log "the resolved notice could not be delivered (the next run tries again)"
   exit 0
 fi
 
@@ -169,7 +242,7 @@ for i in "${failing[@]}"; do
   if [ "${#recent[@]}" -ge "$budget" ]; then
     outcome[$c]="restart budget spent (${#recent[@]} restarts in the last hour, budget $budget): not restarted"
     log "$c: ${outcome[$c]}"
-  elif err=$("$docker_cli" restart "$c" 2>&1 >/dev/null); then
+  elif err=$(job_docker $((docker_timeout + 15)) restart --time 10 "$c" 2>&1 >/dev/null); then
     recent+=("$now")
     restarted[$c]=1
     outcome[$c]="restarted, still failing after ${restart_wait} s"
@@ -208,6 +281,7 @@ for i in "${failing[@]}"; do
   if [ "$rc" -ne 0 ]; then
     [ "$rc" -eq 3 ] && detail="$detail (healthcheck not passed yet)"
     still+=("- $detail; ${owners[$i]}: ${outcome[${owners[$i]}]}")
+    alerts_problem "${kinds[$i]}|${args[$i]}|${owners[$i]}" "- $detail"
   fi
 done
 if [ "${#still[@]}" -eq 0 ]; then
@@ -216,13 +290,9 @@ if [ "${#still[@]}" -eq 0 ]; then
   else
     log "recovered without a restart: every check passes again"
   fi
+  alerts_resolve "health check" || log "the resolved notice could not be delivered (the next run tries again)"
   exit 0
 fi
 
-summary="${#still[@]} of ${#kinds[@]} health checks still failing:"
-for line in "${still[@]}"; do
-  summary+=$'\n'"$line"
-done
-log "$summary"
-notify failure "$summary" || log "the alert could not be delivered to the webhook"
+report_problems "${#still[@]} of ${#kinds[@]} health checks still failing:" "${still[@]}"
 exit 1

@@ -40,8 +40,9 @@ describe("restore-check.sh RESTORE_CHECK_MODE=freshness: the daily backup age ch
 
     // One weekday backup of both sources at 2026-11-03 03:00 UTC.
     const stamp = "20261103T030000Z";
-    const pgKey = `${prefix}daily/postgres-${source}-${stamp}.dump`;
-    const redisKey = `${prefix}daily/redis-${redisName}-${stamp}.rdb`;
+    // Keys carry the run id backup.sh picked, learnt from the store after the backup.
+    let pgKey = "";
+    let redisKey = "";
 
     before(async () => {
         receiver = await new WebhookReceiver().start();
@@ -61,7 +62,11 @@ describe("restore-check.sh RESTORE_CHECK_MODE=freshness: the daily backup age ch
         };
         const r = await runScript(scripts.backup, [], { ...backupEnv, BACKUP_TIME: "2026-11-03T03:00:00Z" });
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(await s3.keys(prefix), [pgKey, `${pgKey}.sha256`, redisKey, `${redisKey}.sha256`].sort());
+        const keys = await s3.keys(prefix);
+        const run = new RegExp(`-${stamp}-([0-9a-f]{8})\\.dump$`).exec(keys.find((k) => k.endsWith(".dump")) ?? "")?.[1];
+        pgKey = `${prefix}daily/postgres-${source}-${stamp}-${run}.dump`;
+        redisKey = `${prefix}daily/redis-${redisName}-${stamp}-${run}.rdb`;
+        assert.deepEqual(keys, [pgKey, `${pgKey}.sha256`, redisKey, `${redisKey}.manifest`, `${redisKey}.sha256`].sort());
         // What the freshness job's env file holds (RestoreCheck's freshness spec), with PostgreSQL
         // on a port nobody listens on: the check must never need the database.
         freshness = {
@@ -119,7 +124,7 @@ describe("restore-check.sh RESTORE_CHECK_MODE=freshness: the daily backup age ch
             RESTORE_CHECK_NOW: "2026-11-03T06:00:00Z",
         });
         assert.equal(reachable.code, 0, reachable.stderr);
-        assert.ok(rcloneCalls().some((c) => / copyto /.test(c)), `restore mode downloads the dump: ${rcloneCalls().join(" | ")}`);
+        assert.ok(rcloneCalls().some((c) => / cat \S+\.dump$/.test(c)), `restore mode downloads the dump: ${rcloneCalls().join(" | ")}`);
     });
 
     it("alerts once, naming both sources, when the newest backups are 27 hours old", async () => {

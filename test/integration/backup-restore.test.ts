@@ -21,7 +21,9 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
 
     // 2026-11-01 is a Sunday and the 1st: the backup goes to daily/, weekly/ and monthly/.
     const sundayFirst = "2026-11-01T03:00:00Z";
-    const sundayKey = (tier: string) => `${prefix}${tier}/postgres-${source}-20261101T030000Z.dump`;
+    // Keys carry the run id backup.sh picked (8 hex digits), learnt from the store.
+    let sundayRun = "";
+    const sundayKey = (tier: string) => `${prefix}${tier}/postgres-${source}-20261101T030000Z-${sundayRun}.dump`;
 
     before(async () => {
         receiver = await new WebhookReceiver().start();
@@ -40,7 +42,9 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
     });
 
     after(async () => {
-        for (const db of created) {
+        // restore --replace keeps the database it replaced as "<name>_replaced_<time>".
+        const replaced = (await psql("postgres", `SELECT datname FROM pg_database WHERE datname LIKE '${restored}_replaced_%'`)).split("\n").filter(Boolean);
+        for (const db of [...created, ...replaced]) {
             await dropDatabase(db);
         }
         await receiver?.stop();
@@ -59,11 +63,13 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
     it("uploads the dump with a sidecar that matches the stored object's SHA-256, and reports OK", async () => {
         const r = await runScript(scripts.backup, [], { ...env, BACKUP_TIME: sundayFirst });
         assert.equal(r.code, 0, r.stderr);
-        const key = sundayKey("daily");
         const keys = await s3.keys(`${prefix}daily/`);
+        sundayRun = new RegExp(`postgres-${source}-20261101T030000Z-([0-9a-f]{8})\\.dump$`).exec(keys[0])?.[1] ?? "";
+        assert.match(sundayRun, /^[0-9a-f]{8}$/, keys.join(","));
+        const key = sundayKey("daily");
         assert.deepEqual(keys, [key, `${key}.sha256`]);
         const sidecar = (await s3.read(`${key}.sha256`)).toString("utf8");
-        assert.equal(sidecar, `${await s3.sha256(key)}  postgres-${source}-20261101T030000Z.dump\n`);
+        assert.equal(sidecar, `${await s3.sha256(key)}  postgres-${source}-20261101T030000Z-${sundayRun}.dump\n`);
         assert.equal((await s3.read(key)).subarray(0, 5).toString("latin1"), "PGDMP", "custom-format archive");
         assert.equal(receiver.texts().length, 1);
         assert.match(receiver.texts()[0], new RegExp(`^\\[shop/staging\\] OK: backup 20261101T030000Z .*postgres-${source} `));
@@ -97,6 +103,10 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         const again = await runScript(scripts.restore, ["postgres", source, "--into", restored, "--replace"], env);
         assert.equal(again.code, 0, again.stderr);
         assert.equal(await psql(restored, "SELECT count(*) FROM attachments"), "5000");
+        // The database it replaced is kept, under a dated name, with its rows.
+        const kept = /the database it replaced is kept as '([^']+)'/.exec(again.stderr)?.[1];
+        assert.match(kept ?? "", new RegExp(`^${restored}_replaced_\\d{14}$`), again.stderr);
+        assert.equal(await psql(kept!, "SELECT count(*) FROM attachments"), "4990");
     });
 
     it("puts a weekday backup in daily/ only, and lists both backups oldest first", async () => {
@@ -105,7 +115,10 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         assert.equal((await s3.keys(`${prefix}weekly/`)).length, 2);
         const list = await runScript(scripts.restore, ["list", "postgres", source], env);
         assert.equal(list.code, 0, list.stderr);
-        assert.deepEqual(list.stdout.trim().split("\n"), [sundayKey("daily"), `${prefix}daily/postgres-${source}-20261103T030000Z.dump`]);
+        const lines = list.stdout.trim().split("\n");
+        assert.equal(lines[0], sundayKey("daily"));
+        assert.match(lines[1], new RegExp(`^${prefix}daily/postgres-${source}-20261103T030000Z-[0-9a-f]{8}\\.dump$`));
+        assert.equal(lines.length, 2);
     });
 
     it("loads the job's env file (as ScheduledJob renders it) with --env-file, for a person at the VPS", async () => {
@@ -113,7 +126,8 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         try {
             const envFile = path.join(dir, "shop-staging-backup.env");
             fs.writeFileSync(envFile, renderEnvFile(env), { mode: 0o600 });
-            const r = await runScript(scripts.restore, ["--env-file", envFile, "list", "postgres", source], {});
+            // Owned by whoever runs the test: root in CI, as on the VPS.
+            const r = await runScript(scripts.restore, ["--env-file", envFile, "list", "postgres", source], { VPS_JOBS_ENV_OWNER_UID: String(process.getuid!()) });
             assert.equal(r.code, 0, r.stderr);
             assert.equal(r.stdout.trim().split("\n").length, 2);
         } finally {
@@ -149,12 +163,35 @@ describe("backup.sh → restore.sh round trip on PostgreSQL and an S3-compatible
         await s3.put(key, bytes);
     });
 
+    it("falls back to the newest backup that verifies when the newest is corrupt, and says so; the restore check alerts it", async () => {
+        const list = (await runScript(scripts.restore, ["list", "postgres", source], env)).stdout.trim().split("\n");
+        const newest = list[list.length - 1];
+        const bytes = await s3.read(newest);
+        const flipped = Buffer.from(bytes);
+        flipped[flipped.length - 100] ^= 0xff;
+        await s3.put(newest, flipped);
+        try {
+            const target = uniqueDatabase("bk_fallback");
+            created.push(target);
+            const r = await runScript(scripts.restore, ["postgres", source, "--into", target], env);
+            assert.equal(r.code, 0, r.stderr);
+            assert.match(r.stderr, new RegExp(`${newest.replace(/[.]/g, "\\.")} does not verify; trying the next newest backup`));
+            assert.match(r.stderr, new RegExp(`falling back to ${list[list.length - 2].replace(/[.]/g, "\\.")}, the newest backup that verifies`));
+            assert.deepEqual(await tableFingerprints(target), await tableFingerprints(source));
+            const check = await runScript(scripts.restoreCheck, [], { ...env, RESTORE_CHECK_NOW: "2026-11-03T09:00:00Z" });
+            assert.equal(check.code, 1, check.stderr);
+            assert.match(receiver.texts().join("\n"), /restore check FAILED: postgres .*: the newest backup does not verify, so .*20261101T030000Z.* was restored instead: .*checksum mismatch/);
+        } finally {
+            await s3.put(newest, bytes);
+        }
+    });
+
     it("restore check: restores the newest backup into a scratch database, runs the smoke query, reports OK and drops the scratch", async () => {
         const r = await runScript(scripts.restoreCheck, [], { ...env, RESTORE_CHECK_NOW: "2026-11-03T09:00:00Z" });
         assert.equal(r.code, 0, r.stderr);
         const texts = receiver.texts();
         assert.equal(texts.length, 1);
-        assert.match(texts[0], new RegExp(`^\\[shop/staging\\] OK: restore check passed: postgres ${source}: .*20261103T030000Z\\.dump \\(6 h old\\) restored in \\d+s, smoke query: 3;`));
+        assert.match(texts[0], new RegExp(`^\\[shop/staging\\] OK: restore check passed: postgres ${source}: .*20261103T030000Z-[0-9a-f]{8}\\.dump \\(6 h old\\) restored in \\d+s, smoke query: 3;`));
         assert.equal(await databaseExists(`${source}_restore_check`), false);
     });
 

@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
+import { LOOPBACK_WEBHOOK, scripts } from "./helpers/s3-scripts";
 import {
     breakContainer,
     docker,
@@ -18,7 +19,7 @@ import {
     waitForHealth,
 } from "./helpers/docker";
 
-const script = path.join(__dirname, "..", "..", "components", "scripts", "health-check.sh");
+const script = scripts.healthCheck;
 
 export interface RunResult {
     code: number;
@@ -34,7 +35,7 @@ export function runHealthCheck(env: Record<string, string>): Promise<RunResult> 
         execFile(
             script,
             [],
-            { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: 300_000 },
+            { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...LOOPBACK_WEBHOOK, ...env }, timeout: 300_000 },
             (err, stdout, stderr) => {
                 const code = err ? (typeof (err as any).code === "number" ? (err as any).code : -1) : 0;
                 resolve({ code, stdout, stderr, ms: Date.now() - t0 });
@@ -144,40 +145,66 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.match(again.stdout, /all 1 checks pass/);
     });
 
-    it("sends exactly one alert per run for a container that stays broken", async function () {
-        await startContainer(c("broken"), { healthCmd: "false" });
-        await waitForHealth(c("broken"), "unhealthy");
+    it("alerts a check that stays broken once, not on every run, reminds after the interval and sends a resolved notice when it passes", async function () {
+        await startContainer(c("stuck"));
+        await waitForHealth(c("stuck"), "healthy");
+        await breakContainer(c("stuck"));
+        await waitForHealth(c("stuck"), "unhealthy");
         await startContainer(c("fine"));
         await waitForHealth(c("fine"), "healthy");
-        const env = baseEnv({ HC_CONTAINERS: `${c("fine")} ${c("broken")}`, HC_RESTART_WAIT_SECONDS: "4" });
+        // No restart (budget 0): the container stays broken until the test repairs it.
+        const env = baseEnv({ HC_CONTAINERS: `${c("fine")} ${c("stuck")}`, HC_RESTART_BUDGET_PER_HOUR: "0" });
         const first = await runHealthCheck(env);
         assert.equal(first.code, 1, first.stdout + first.stderr);
         assert.equal(receiver.texts().length, 1);
         const text = receiver.texts()[0];
-        assert.match(text, new RegExp(`^\\[shop/test\\] FAILURE: 1 of 2 health checks still failing:\n- container ${rc("broken")} is (unhealthy|starting)`));
-        assert.match(text, new RegExp(`${rc("broken")}: restarted, still failing after 4 s`));
+        assert.match(text, new RegExp(`^\\[shop/test\\] FAILURE: 1 of 2 health checks still failing:\n- container ${rc("stuck")} is unhealthy`));
+        assert.match(text, new RegExp(`${rc("stuck")}: restart budget spent`));
         assert.doesNotMatch(text, new RegExp(rc("fine")));
         const second = await runHealthCheck(env);
         assert.equal(second.code, 1);
-        assert.equal(receiver.texts().length, 2, "one more alert for the second run, not more");
+        assert.equal(receiver.texts().length, 1, "the same problem is not alerted again on the next run");
+        assert.match(second.stderr, /alert not repeated: every problem was alerted less than 240 min ago/);
+        // Once the reminder interval has passed, one reminder that says since when.
+        const alerts = path.join(stateDir, "alerts");
+        for (const f of fs.readdirSync(alerts)) {
+            const [head, ...rest] = fs.readFileSync(path.join(alerts, f), "utf8").split("\n");
+            const first = Number(head.split(" ")[0]) - 5 * 3600;
+            fs.writeFileSync(path.join(alerts, f), [`${first} ${first}`, ...rest].join("\n"));
+        }
+        const third = await runHealthCheck(env);
+        assert.equal(third.code, 1);
+        assert.equal(receiver.texts().length, 2);
+        assert.match(receiver.texts()[1], new RegExp(`- container ${rc("stuck")} is unhealthy; .* \\(failing since \\d\\d:\\d\\dZ\\)`));
+        await docker(["exec", c("stuck"), "touch", "/tmp/ok"]);
+        await waitForHealth(c("stuck"), "healthy");
+        const healed = await runHealthCheck(env);
+        assert.equal(healed.code, 0, healed.stdout + healed.stderr);
+        assert.equal(receiver.texts().length, 3);
+        assert.match(receiver.texts()[2], new RegExp(`^\\[shop/test\\] RESOLVED: health check: no longer failing: - container ${rc("stuck")} is unhealthy \\(for \\d+ min\\);`));
+        const quiet = await runHealthCheck(env);
+        assert.equal(quiet.code, 0);
+        assert.equal(receiver.texts().length, 3, "nothing more once resolved");
     });
 
-    it("respects the restart budget: past it, the container is not restarted and the alert says so", async function () {
+    it("respects the restart budget: past it, the container is not restarted and the run says so", async function () {
         await startContainer(c("flappy"), { healthCmd: "false" });
         await waitForHealth(c("flappy"), "unhealthy");
         const env = baseEnv({ HC_CONTAINERS: c("flappy"), HC_RESTART_WAIT_SECONDS: "2", HC_RESTART_BUDGET_PER_HOUR: "2" });
         const starts: string[] = [await startedAt(c("flappy"))];
+        let last = "";
         for (let run = 0; run < 3; run++) {
             const r = await runHealthCheck(env);
             assert.equal(r.code, 1, r.stdout + r.stderr);
             starts.push(await startedAt(c("flappy")));
+            last = r.stdout;
         }
         assert.notEqual(starts[1], starts[0], "run 1 restarts");
         assert.notEqual(starts[2], starts[1], "run 2 restarts");
         assert.equal(starts[3], starts[2], "run 3 does not: the budget of 2 per hour is spent");
-        const texts = receiver.texts();
-        assert.equal(texts.length, 3);
-        assert.match(texts[2], new RegExp(`${rc("flappy")}: restart budget spent \\(2 restarts in the last hour, budget 2\\): not restarted`));
+        // One alert for the problem (deduplicated), the budget in the third run's journal.
+        assert.equal(receiver.texts().length, 1);
+        assert.match(last, new RegExp(`${rc("flappy")}: restart budget spent \\(2 restarts in the last hour, budget 2\\): not restarted`));
         assert.equal(fs.readFileSync(path.join(stateDir, `restarts-${c("flappy")}`), "utf8").trim().split("\n").length, 2);
     });
 
@@ -212,6 +239,25 @@ describe("health-check.sh against a real Docker engine", function () {
         assert.equal(lines.length, 3);
     });
 
+    it("alerts, instead of skipping silently, when an earlier run has held the lock past HC_STALE_LOCK_SECONDS", async function () {
+        const lock = path.join(stateDir, "vps-jobs-health-check.lock");
+        // A run that started 10 minutes ago and still holds the lock (a stuck run).
+        fs.writeFileSync(lock, `${Math.floor(Date.now() / 1000) - 600} 1\n`);
+        const holder = spawn("flock", [lock, "sleep", "30"], { stdio: "ignore" });
+        try {
+            await new Promise((r) => setTimeout(r, 300));
+            const fresh = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("none"), HC_STALE_LOCK_SECONDS: "900" }));
+            assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+            assert.match(fresh.stdout, /another run has held .* for \d+ s; skipping this one/);
+            const stale = await runHealthCheck(baseEnv({ HC_CONTAINERS: c("none") }));
+            assert.equal(stale.code, 1, stale.stdout + stale.stderr);
+            assert.equal(receiver.texts().length, 1);
+            assert.match(receiver.texts()[0], /FAILURE: health check not run: the health-check run started 6\d\d s ago still holds .* \(stuck; limit HC_STALE_LOCK_SECONDS=240\)/);
+        } finally {
+            holder.kill();
+        }
+    });
+
     it("does not restart a container that Docker is still starting, even when its URL fails (a deploy in progress)", async function () {
         await startContainer(c("slow"), { healthCmd: "sleep 30" });
         assert.equal(await healthStatus(c("slow")), "starting");
@@ -221,6 +267,8 @@ describe("health-check.sh against a real Docker engine", function () {
             baseEnv({ HC_CONTAINERS: c("slow"), HC_URLS: `http://127.0.0.1:${deadPort}/|200|${c("slow")}` }),
         );
         assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /0 of 2 checks pass, 2 pending/);
+        assert.doesNotMatch(r.stdout, /all 2 checks pass/);
         assert.match(r.stdout, new RegExp(`pending: container ${rc("slow")} is starting`));
         assert.match(r.stdout, new RegExp(`pending: GET http://127\\.0\\.0\\.1:${deadPort}/ answered 000, expected 200 \\(${rc("slow")} has not passed`));
         assert.equal(await startedAt(c("slow")), before);

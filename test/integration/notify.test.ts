@@ -1,11 +1,11 @@
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
-import * as path from "path";
 import { promisify } from "util";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
+import { LOOPBACK_WEBHOOK, scripts } from "./helpers/s3-scripts";
 
 const run = promisify(execFile);
-const notify = path.join(__dirname, "..", "..", "components", "scripts", "notify.sh");
+const notify = scripts.notify;
 
 describe("notify.sh (alert webhook client)", () => {
     let receiver: WebhookReceiver;
@@ -15,7 +15,7 @@ describe("notify.sh (alert webhook client)", () => {
 
     it("posts a Discord body with the prefix and escaped quotes and newlines", async () => {
         await run(notify, ["failure", 'dump of "shop"\nfailed'], {
-            env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url, ALERT_PREFIX: "[shop/staging]" },
+            env: { ...process.env, ...LOOPBACK_WEBHOOK, ALERT_WEBHOOK_URL: receiver.url, ALERT_PREFIX: "[shop/staging]" },
         });
         assert.deepEqual(receiver.received.map((r) => r.body), [
             { content: '[shop/staging] FAILURE: dump of "shop"\nfailed' },
@@ -24,7 +24,7 @@ describe("notify.sh (alert webhook client)", () => {
 
     it("posts a Slack body when ALERT_WEBHOOK_FORMAT is slack", async () => {
         await run(notify, ["ok", "backup done"], {
-            env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_FORMAT: "slack" },
+            env: { ...process.env, ...LOOPBACK_WEBHOOK, ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_FORMAT: "slack" },
         });
         assert.deepEqual(receiver.received.map((r) => r.body), [{ text: "OK: backup done" }]);
     });
@@ -33,7 +33,7 @@ describe("notify.sh (alert webhook client)", () => {
         receiver.failWith(500);
         try {
             await assert.rejects(
-                run(notify, ["warning", "x"], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } }),
+                run(notify, ["warning", "x"], { env: { ...process.env, ...LOOPBACK_WEBHOOK, ALERT_WEBHOOK_URL: receiver.url } }),
             );
         } finally {
             receiver.failWith(undefined);
@@ -42,7 +42,7 @@ describe("notify.sh (alert webhook client)", () => {
 
     it("sums up a failed run: the failures, then what went well, or only the failures", async () => {
         const script = '. "$1"; notify_failed_run "restore check" "restored fine" 2 "db a: bad" "db b: stale" "db c: ok"; notify_failed_run "backup" completed 1 "x: gone"';
-        await run("bash", ["-c", script, "-", notify], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } });
+        await run("bash", ["-c", script, "-", notify], { env: { ...process.env, ...LOOPBACK_WEBHOOK, ALERT_WEBHOOK_URL: receiver.url } });
         assert.deepEqual(receiver.texts(), [
             "FAILURE: restore check FAILED: db a: bad; db b: stale;  restored fine: db c: ok; ",
             "FAILURE: backup FAILED: x: gone; ",
@@ -51,7 +51,7 @@ describe("notify.sh (alert webhook client)", () => {
 
     it("rejects an unknown level without posting", async () => {
         await assert.rejects(
-            run(notify, ["panic", "x"], { env: { ...process.env, ALERT_WEBHOOK_URL: receiver.url } }),
+            run(notify, ["panic", "x"], { env: { ...process.env, ...LOOPBACK_WEBHOOK, ALERT_WEBHOOK_URL: receiver.url } }),
             /unknown level 'panic'/,
         );
         assert.equal(receiver.received.length, 0);

@@ -118,11 +118,15 @@ describe("backup.sh → restore.sh for a Redis RDB snapshot", () => {
     it("uploads the snapshot as redis-<container>-<stamp>.rdb with a matching sidecar, and reports OK", async () => {
         const r = await runScript(scripts.backup, [], { ...env, BACKUP_TIME: "2026-11-03T03:00:00Z" });
         assert.equal(r.code, 0, r.stderr);
-        const key = `${prefix}daily/redis-local-redis-20261103T030000Z.rdb`;
-        assert.deepEqual(await s3.keys(prefix), [key, `${key}.sha256`]);
+        const keys = await s3.keys(prefix);
+        const key = keys[0];
+        assert.match(key, new RegExp(`^${prefix}daily/redis-local-redis-20261103T030000Z-[0-9a-f]{8}\\.rdb$`));
+        assert.deepEqual(keys, [key, `${key}.manifest`, `${key}.sha256`]);
+        // The key count redis-check-rdb read from the snapshot, for the weekly load test.
+        assert.match((await s3.read(`${key}.manifest`)).toString("utf8"), /^redis_keys=\d+\n$/);
         const rdb = await s3.read(key);
         assert.equal(rdb.subarray(0, 5).toString("latin1"), "REDIS");
-        assert.equal((await s3.read(`${key}.sha256`)).toString("utf8"), `${await s3.sha256(key)}  redis-local-redis-20261103T030000Z.rdb\n`);
+        assert.equal((await s3.read(`${key}.sha256`)).toString("utf8"), `${await s3.sha256(key)}  ${path.posix.basename(key)}\n`);
         assert.match(receiver.texts()[0], /^OK: backup 20261103T030000Z .*redis-local-redis /);
     });
 
@@ -150,6 +154,26 @@ describe("backup.sh → restore.sh for a Redis RDB snapshot", () => {
         assert.equal(await redisText(port, "GET", `${keyPrefix}counter`), "42");
         const ttl = Number(await redisText(port, "TTL", `${keyPrefix}expiring`));
         assert.ok(ttl > 80_000 && ttl <= 86_400, `ttl ${ttl}`);
+    });
+
+    it("restore check: loads the newest snapshot into a scratch redis-server and finds the key count recorded at backup time", async () => {
+        const r = await runScript(scripts.restoreCheck, [], { ...env, RESTORE_CHECK_NOW: "2026-11-03T05:00:00Z" });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(receiver.texts()[0], /^OK: restore check passed: redis local-redis: .*\.rdb \(2 h old\) loaded \d+ keys \(\d+ expired since\), as recorded at backup time/);
+    });
+
+    it("restore check: alerts when the snapshot loads fewer keys than the backup recorded", async () => {
+        const [key] = await s3.keys(`${prefix}daily/`);
+        const manifest = await s3.read(`${key}.manifest`);
+        const recorded = Number(/redis_keys=(\d+)/.exec(manifest.toString("utf8"))![1]);
+        await s3.put(`${key}.manifest`, Buffer.from(`redis_keys=${recorded + 5}\n`));
+        try {
+            const r = await runScript(scripts.restoreCheck, [], { ...env, RESTORE_CHECK_NOW: "2026-11-03T05:00:00Z" });
+            assert.equal(r.code, 1, r.stderr);
+            assert.match(receiver.texts()[0], new RegExp(`FAILURE: restore check FAILED: redis local-redis: the scratch load of .* has \\d+ keys and \\d+ expired ones, but the backup recorded ${recorded + 5} keys`));
+        } finally {
+            await s3.put(`${key}.manifest`, manifest);
+        }
     });
 
     it("exits 1, alerts and uploads nothing when Redis cannot be reached", async () => {

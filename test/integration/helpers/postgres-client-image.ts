@@ -8,7 +8,9 @@ const run = promisify(execFile);
 
 /**
  * A Docker image holding this machine's PostgreSQL client programs (pg_dump, pg_restore,
- * psql, createdb, dropdb), redis-cli and a static busybox (sh, mktemp, cat, rm, sleep), with
+ * psql, createdb, dropdb), redis-cli, redis-check-rdb and redis-server (the weekly Redis load test
+ * runs a scratch server from the Redis container's image) and a static busybox (sh, mktemp,
+ * cat, rm, sleep, grep, tail), with
  * the shared libraries they load: what the scripts `docker exec` into on the VPS, built
  * here with `docker import` because no image registry is reachable. A container of it on
  * the host network, with PGHOST=127.0.0.1 in its environment, reaches the machine's
@@ -21,6 +23,8 @@ export async function buildDbClientImage(tag: string): Promise<void> {
         const programs = [
             ...["pg_dump", "pg_restore", "psql", "createdb", "dropdb"].map((p) => path.join(pgBin, p)),
             "/usr/bin/redis-cli",
+            "/usr/bin/redis-check-rdb",
+            "/usr/bin/redis-server",
         ];
         for (const dir of ["bin", "usr/bin", "etc", "tmp"]) {
             fs.mkdirSync(path.join(root, dir), { recursive: true });
@@ -28,7 +32,7 @@ export async function buildDbClientImage(tag: string): Promise<void> {
         fs.chmodSync(path.join(root, "tmp"), 0o1777);
         fs.copyFileSync("/bin/busybox", path.join(root, "bin", "busybox"));
         fs.chmodSync(path.join(root, "bin", "busybox"), 0o755);
-        for (const applet of ["sh", "mktemp", "cat", "rm", "sleep"]) {
+        for (const applet of ["sh", "mktemp", "cat", "rm", "sleep", "grep", "tail"]) {
             fs.symlinkSync("busybox", path.join(root, "bin", applet));
         }
         const libs = new Set<string>();

@@ -3,12 +3,26 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+/**
+ * The directory of the job scripts under test: components/scripts, or VPS_JOBS_SCRIPTS_DIR
+ * (e.g. an older revision's scripts, to show that a fault test fails on them).
+ */
+export const scriptsDir = process.env.VPS_JOBS_SCRIPTS_DIR ?? path.join(__dirname, "..", "..", "..", "components", "scripts");
+
 /** The job scripts under test. */
 export const scripts = {
-    backup: path.join(__dirname, "..", "..", "..", "components", "scripts", "backup.sh"),
-    restore: path.join(__dirname, "..", "..", "..", "components", "scripts", "restore.sh"),
-    restoreCheck: path.join(__dirname, "..", "..", "..", "components", "scripts", "restore-check.sh"),
+    backup: path.join(scriptsDir, "backup.sh"),
+    restore: path.join(scriptsDir, "restore.sh"),
+    restoreCheck: path.join(scriptsDir, "restore-check.sh"),
+    healthCheck: path.join(scriptsDir, "health-check.sh"),
+    notify: path.join(scriptsDir, "notify.sh"),
 };
+
+/**
+ * The test-only switch of notify.sh that lets the jobs post to the webhook receiver on
+ * http://127.0.0.1 (production URLs must be https://).
+ */
+export const LOOPBACK_WEBHOOK = { ALERT_WEBHOOK_ALLOW_HTTP_LOOPBACK: "1" };
 
 export interface ScriptResult {
     code: number;
@@ -17,7 +31,7 @@ export interface ScriptResult {
 }
 
 // Variables of the scripts that must come from the test only, never from the caller's shell.
-const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$)/;
+const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$|HC_|JOB_LOCK_DIR$|VPS_JOBS_)/;
 
 /**
  * A PATH directory whose `awk` is mawk, Debian's default awk and so the VPS's (this machine's
@@ -33,9 +47,12 @@ const vpsAwkDir: string | undefined = (() => {
     return dir;
 })();
 
-/** Runs a job script the way systemd does, with only the given job environment (plus PATH etc.); never throws on a non-zero exit. */
+/**
+ * Runs a job script the way systemd does, with only the given job environment (plus PATH etc.
+ * and the loopback-webhook switch); never throws on a non-zero exit.
+ */
 export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<ScriptResult> {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN.test(k)));
+    const base: Record<string, string | undefined> = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN.test(k))), ...LOOPBACK_WEBHOOK };
     return new Promise((resolve) => {
         execFile(
             script,

@@ -16,6 +16,7 @@ export class WebhookReceiver {
     readonly received: ReceivedWebhook[] = [];
     private server?: http.Server;
     private failStatus?: number;
+    private delayMs = 0;
 
     /** Starts listening on 127.0.0.1 with a free port. */
     async start(): Promise<this> {
@@ -30,8 +31,12 @@ export class WebhookReceiver {
                     // keep the raw text: a test asserting on the body will show it
                 }
                 this.received.push({ path: req.url ?? "", body });
-                res.statusCode = this.failStatus ?? 204;
-                res.end();
+                const answer = () => {
+                    res.statusCode = this.failStatus ?? 204;
+                    res.end();
+                };
+                if (this.delayMs > 0) setTimeout(answer, this.delayMs).unref();
+                else answer();
             });
         });
         await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
@@ -49,6 +54,11 @@ export class WebhookReceiver {
         this.failStatus = status;
     }
 
+    /** Makes the receiver answer every later request only after `ms` milliseconds (a slow webhook). */
+    answerAfter(ms: number): void {
+        this.delayMs = ms;
+    }
+
     /** The text of every message received so far (Discord `content` or Slack `text`). */
     texts(): string[] {
         return this.received.map((r) => String(r.body?.content ?? r.body?.text ?? r.body));
@@ -59,6 +69,7 @@ export class WebhookReceiver {
     }
 
     async stop(): Promise<void> {
+        this.server?.closeAllConnections();
         await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     }
 }
