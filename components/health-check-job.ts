@@ -47,6 +47,8 @@ export interface HealthCheckJobArgs {
     readonly restartWaitSeconds?: number;
     /** Restarts per container in any sliding hour; default 3. When spent, the job only alerts. */
     readonly restartBudgetPerHour?: number;
+    /** Probe URLs without verifying certificates (a staging ACME CA). Default false. */
+    readonly insecureTls?: boolean;
     /** Where alerts go: the webhook URL (a secret), its body format and the reminder interval of a check that stays broken. */
     readonly alerts: BackupAlerts;
     /** Resources the install must wait for (the containers it checks). */
@@ -111,6 +113,7 @@ export function healthCheckEnvironment(args: HealthCheckJobArgs): Record<string,
         HC_CONTAINERS: pulumi.all(args.containers).apply((l) => l.join(" ")),
         HC_RESTART_WAIT_SECONDS: String(args.restartWaitSeconds ?? DEFAULT_RESTART_WAIT_SECONDS),
         HC_RESTART_BUDGET_PER_HOUR: String(args.restartBudgetPerHour ?? DEFAULT_RESTART_BUDGET_PER_HOUR),
+        HC_INSECURE_TLS: args.insecureTls ? "1" : "0",
         HC_STATE_DIR: `${JOBS_STATE_ROOT}/${unitName}`,
         ...alertEnvironment(args.app, args.environment, args.alerts),
     };

@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { DEFAULT_ALERT_REMINDER_MINUTES } from "../components/backup-job";
 import { cpusProblem } from "../components/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { calendarExpressionProblem, longestGapHours } from "./calendar";
@@ -65,6 +66,25 @@ export function sshPublicKeyProblem(text: string): string | undefined {
     if (nameLength !== type.length || bytes.subarray(4, 4 + nameLength).toString("latin1") !== type) {
         return `hostKey's key data is not a base64 ${type} public key (copy the whole line ssh-keyscan prints)`;
     }
+    return undefined;
+}
+
+/**
+ * Why a webhook URL cannot take alerts, or undefined: it must be https with a host, and hold
+ * no whitespace, control character, quote or backslash (components/scripts/notify.sh refuses
+ * the same, so a bad value fails at preview instead of silencing every alert on the VPS).
+ * The value is a secret: the message never repeats it.
+ */
+export function webhookUrlProblem(url: string): string | undefined {
+    if (/[\s\x00-\x1f\x7f"\\]/.test(url)) return "holds whitespace, a control character, a quote or a backslash: paste the webhook URL alone";
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        return "is not a URL: set the Discord or Slack incoming-webhook URL (https://...)";
+    }
+    if (parsed.protocol !== "https:") return `must be an https URL (it is ${parsed.protocol.replace(/:$/, "")}): alerts carry operational details and go over TLS only`;
+    if (parsed.hostname === "") return "has no host";
     return undefined;
 }
 
@@ -409,8 +429,15 @@ const rawSchema = z.strictObject({
         .strictObject({
             /** Body format of the webhook in alertWebhookUrl. */
             format: z.enum(["discord", "slack"]).default("discord"),
+            /** Minutes after which a problem that lasts is alerted again (health and freshness checks); 1–10080. */
+            reminderMinutes: z
+                .number()
+                .int("reminderMinutes must be a whole number of minutes")
+                .min(1, "reminderMinutes must be 1–10080 (a week)")
+                .max(10080, "reminderMinutes must be 1–10080 (a week)")
+                .default(DEFAULT_ALERT_REMINDER_MINUTES),
         })
-        .default({ format: "discord" }),
+        .default({ format: "discord", reminderMinutes: DEFAULT_ALERT_REMINDER_MINUTES }),
     backup: z
         .strictObject({
             /** When the backup runs (systemd OnCalendar). */
@@ -431,8 +458,13 @@ const rawSchema = z.strictObject({
             schedule: calendar.default("*-*-* *:*:00"),
             restartWaitSeconds: z.number().int().min(1).max(600).default(30),
             restartBudgetPerHour: z.number().int().min(0).max(60).default(3),
+            /**
+             * Probe the public URLs without verifying their certificates (curl --insecure). Only
+             * for a proxy whose ACME CA no client trusts (Let's Encrypt's staging CA); default false.
+             */
+            insecureTls: z.boolean().default(false),
         })
-        .default({ schedule: "*-*-* *:*:00", restartWaitSeconds: 30, restartBudgetPerHour: 3 }),
+        .default({ schedule: "*-*-* *:*:00", restartWaitSeconds: 30, restartBudgetPerHour: 3, insecureTls: false }),
     /** Cloudflare DNS records of the hosts under services.<name>.hosts. */
     dns: dnsSchema.optional(),
     /** Where the backup job uploads: an AWS S3 bucket this stack creates, or an S3-compatible store. */
@@ -763,12 +795,13 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
     const traefikProblem = typeof proxyImage === "string" ? traefikVersionProblem(proxyImage) : undefined;
     if (traefikProblem) issues.push({ path: "proxy.image", message: traefikProblem });
     const acmeCaServer = asRecord(values.proxy).acmeCaServer;
-    if (typeof acmeCaServer === "string" && LETS_ENCRYPT_STAGING.test(acmeCaServer)) {
+    if (typeof acmeCaServer === "string" && LETS_ENCRYPT_STAGING.test(acmeCaServer) && asRecord(values.healthCheck).insecureTls !== true) {
         issues.push({
             path: "proxy.acmeCaServer",
             message:
                 "is Let's Encrypt's staging CA, whose certificates no client trusts: the deploy's smoke check and the per-minute health check " +
-                "would fail on every run and restart the services. Remove it to use the production directory (its rate limits are ample for a few host names)",
+                "would fail on every run and restart the services. Remove it to use the production directory (its rate limits are ample for a few host names), " +
+                "or set healthCheck.insecureTls: true to probe without verifying certificates (the workflows' smoke check still verifies them)",
         });
     }
     checkImage("postgres.image", asRecord(values.postgres).image);
@@ -855,6 +888,10 @@ function crossFieldIssues(values: Loose, secretKeys: ReadonlySet<string>): Confi
         if (values[key] !== undefined && !secretKeys.has(key)) {
             issues.push({ path: key, message: `is a password or credential given in plain text: set it with "pulumi config set --secret ${key}"` });
         }
+    }
+    if (typeof values.alertWebhookUrl === "string") {
+        const problem = webhookUrlProblem(values.alertWebhookUrl);
+        if (problem) issues.push({ path: "alertWebhookUrl", message: problem });
     }
     if (typeof values.databasePassword === "string" && values.databasePassword.length < 16) {
         issues.push({ path: "databasePassword", message: "is shorter than 16 characters: use a generated one (openssl rand -base64 32)" });

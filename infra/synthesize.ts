@@ -85,8 +85,17 @@ export function readProjectName(projectFile: string): string {
 }
 
 /**
+ * The value the synth gives a secret it cannot decrypt: `synth-placeholder-<key>`, shaped as
+ * a URL for the keys the config validates as one (the alert webhook), so the placeholder
+ * passes the checks a real value must pass.
+ */
+export function secretPlaceholder(key: string): string {
+    return key === "alertWebhookUrl" ? `https://synth-placeholder.invalid/${key}` : `synth-placeholder-${key}`;
+}
+
+/**
  * Reads `Pulumi.<stack>.yaml` into runtime config. `secure:` values (ciphertext this
- * machine cannot decrypt) become the placeholder `synth-placeholder-<key>`, marked
+ * machine cannot decrypt) become {@link secretPlaceholder}s, marked
  * secret; a key holding an object with a secure value inside becomes secret as a
  * whole, as the Pulumi CLI does.
  *
@@ -117,7 +126,7 @@ export function readStackConfigFile(file: string, project: string): StackConfig 
                 const entries = Object.entries(v as Record<string, unknown>);
                 if (entries.length === 1 && entries[0][0] === "secure") {
                     secret = true;
-                    return `synth-placeholder-${fullKey.split(":")[1]}`;
+                    return secretPlaceholder(fullKey.split(":")[1]);
                 }
                 return Object.fromEntries(entries.map(([k, inner]) => [k, replaceSecure(inner)]));
             }

@@ -35,8 +35,7 @@ export interface EnvironmentJobs {
  * Builds the backup, restore-check and health-check jobs of an environment. Wherever there is a
  * backup job there is a RestoreCheck: its weekly restore job restores every PostgreSQL backup
  * and load-tests every Redis snapshot, its daily freshness check ages both. Alerts of every
- * job go to the one webhook; a problem that lasts is reminded every
- * alerts.reminderMinutes (the component default, 240, until the config schema has the key).
+ * job go to the one webhook; a problem that lasts is reminded every alerts.reminderMinutes.
  */
 export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
     const { app, environment } = cfg;
@@ -47,7 +46,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
         sudo: cfg.host.user !== "root",
         app,
         environment,
-        alerts: { webhookUrl: cfg.alerts.webhookUrl ?? "", format: cfg.alerts.format },
+        alerts: { webhookUrl: cfg.alerts.webhookUrl ?? "", format: cfg.alerts.format, reminderMinutes: cfg.alerts.reminderMinutes },
     };
     const opts: pulumi.ComponentResourceOptions = { dependsOn: [t.host.preflight] };
     const dataContainers = [t.postgres?.service.container, t.redis?.service.container].filter((c): c is NonNullable<typeof c> => c !== undefined);
@@ -103,6 +102,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             redis: t.redis ? { container: t.redis.containerName } : undefined,
             restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
             restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
+            insecureTls: cfg.healthCheck.insecureTls,
             dependsOn: [...dataContainers, ...Object.values(t.services).map((s) => s.container), t.proxy.container],
         },
         opts,

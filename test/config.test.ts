@@ -85,6 +85,10 @@ describe("config: bad input is reported with its key path", () => {
         ["a missing host key", (v) => delete v.host.hostKey, "host.hostKey", /required/],
         ["a host key with the host name in front (a known_hosts line)", (v) => (v.host.hostKey = `vps1.example.com ${v.host.hostKey}`), "host.hostKey", /start with the key type/],
         ["a host key whose data is not a key of its type", (v) => (v.host.hostKey = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "host.hostKey", /not a base64 ssh-ed25519 public key/],
+        ["an http webhook URL", (v) => (v.alertWebhookUrl = "http://discord.example/api/webhooks/1/abc"), "alertWebhookUrl", /must be an https URL \(it is http\)/],
+        ["a webhook URL with a stray quote", (v) => (v.alertWebhookUrl = 'https://discord.example/api/webhooks/1/abc"'), "alertWebhookUrl", /quote/],
+        ["a webhook that is not a URL", (v) => (v.alertWebhookUrl = "discord webhook"), "alertWebhookUrl", /whitespace|not a URL/],
+        ["a reminder interval of zero", (v) => (v.alerts = { reminderMinutes: 0 }), "alerts.reminderMinutes", /1–10080/],
         ["a bad alert format", (v) => (v.alerts = { format: "teams" }), "alerts.format", /discord|slack/],
         ["an unknown restart policy", (v) => (v.services.backend.restart = "sometimes"), "services.backend.restart", /unless-stopped/],
     ];
@@ -107,6 +111,23 @@ describe("config: bad input is reported with its key path", () => {
             issues.map((i) => i.path).sort(),
             ["services.backend.memory", "services.backend.port", "services.frontend.hosts[0]", "services.frontend.image"],
         );
+    });
+});
+
+describe("config: alerts and the health check", () => {
+    it("defaults the reminder interval to 240 minutes and never repeats the webhook URL in a message", () => {
+        assert.equal(parse(validValues()).alerts.reminderMinutes, 240);
+        const values = validValues();
+        values.alertWebhookUrl = "http://hooks.example/secret-token-123";
+        assert.doesNotMatch(issuesOf(values).message, /secret-token-123/);
+    });
+
+    it("accepts Let's Encrypt's staging CA only when the health check is told not to verify certificates", () => {
+        const values = validValues();
+        values.proxy.acmeCaServer = "https://acme-staging-v02.api.letsencrypt.org/directory";
+        values.healthCheck = { insecureTls: true };
+        assert.equal(parse(values).healthCheck.insecureTls, true);
+        assert.equal(parse(validValues()).healthCheck.insecureTls, false);
     });
 });
 

@@ -88,6 +88,7 @@ describe("HealthCheckJob", () => {
             ALERT_WEBHOOK_FORMAT: "discord",
             ALERT_WEBHOOK_URL: "https://discord.example/api/webhooks/1/TOP-SECRET",
             HC_CONTAINERS: "shop-staging-backend shop-staging-frontend",
+            HC_INSECURE_TLS: "0",
             HC_POSTGRES_CONTAINER: "shop-staging-postgres",
             HC_POSTGRES_USER: "shop",
             HC_REDIS_CONTAINER: "shop-staging-redis",
@@ -97,6 +98,11 @@ describe("HealthCheckJob", () => {
             HC_URLS:
                 "https://staging.shop.example/|200|shop-staging-frontend https://api.staging.shop.example/health|200|shop-staging-backend",
         });
+    });
+
+    it("probes without verifying certificates only when told to (a staging ACME CA)", async () => {
+        const { env } = await build("hc-insecure", { insecureTls: true });
+        assert.equal(env.HC_INSECURE_TLS, "1");
     });
 
     it("restarts a run only when it died, never because checks failed: exit 1-4 are answers", () => {

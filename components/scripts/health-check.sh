@@ -16,6 +16,8 @@
 #                               e.g. "shop.example.com:443:127.0.0.1" to probe through this
 #                               VPS's own proxy whatever DNS says
 #   HC_HTTP_TIMEOUT_SECONDS     per-URL timeout; default 10
+#   HC_INSECURE_TLS             "1": probe https URLs without verifying the certificate (a
+#                               proxy on an ACME CA no client trusts); default verify
 #   HC_CONTAINERS               space-separated containers whose Docker health must be "healthy"
 #   HC_POSTGRES_CONTAINER       container to run `pg_isready` in (optional)
 #   HC_POSTGRES_USER            its user; default postgres
@@ -93,6 +95,9 @@ resolve_args=()
 for r in ${HC_CURL_RESOLVE:-}; do
   resolve_args+=(--resolve "$r")
 done
+if [ "${HC_INSECURE_TLS:-0}" = "1" ]; then
+  resolve_args+=(--insecure)
+fi
 
 # probe <i>: returns 0 (passes), 1 (fails) or 3 (pending: Docker still "starting" the
 # container, which is what a deploy or a restart looks like at first); sets $detail.

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { execFile, spawn } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
@@ -143,6 +144,32 @@ describe("health-check.sh against a real Docker engine", function () {
         const again = await runHealthCheck(env);
         assert.equal(again.code, 0);
         assert.match(again.stdout, /all 1 checks pass/);
+    });
+
+    it("probes an https URL whose certificate no client trusts only with HC_INSECURE_TLS=1 (healthCheck.insecureTls)", async function () {
+        // A self-signed certificate for shop.test, as a proxy on Let's Encrypt's staging CA serves.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-tls-"));
+        await new Promise<void>((resolve, reject) =>
+            execFile("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=shop.test", "-addext", "subjectAltName=DNS:shop.test",
+                "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], (err) => (err ? reject(err) : resolve())),
+        );
+        const server = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) }, (_req, res) => res.end("ok"));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as { port: number }).port;
+        try {
+            await startContainer(c("tls"));
+            await waitForHealth(c("tls"), "healthy");
+            const env = baseEnv({ HC_URLS: `https://shop.test:${port}/|200|${c("tls")}`, HC_CURL_RESOLVE: `shop.test:${port}:127.0.0.1`, HC_RESTART_BUDGET_PER_HOUR: "0" });
+            const insecure = await runHealthCheck({ ...env, HC_INSECURE_TLS: "1" });
+            assert.equal(insecure.code, 0, insecure.stdout + insecure.stderr);
+            assert.match(insecure.stdout, /all 1 checks pass/);
+            const verifying = await runHealthCheck(env);
+            assert.equal(verifying.code, 1, verifying.stdout + verifying.stderr);
+            assert.match(verifying.stdout, new RegExp(`GET https://shop\\.test:${port}/ answered 000, expected 200`));
+        } finally {
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("alerts a check that stays broken once, not on every run, reminds after the interval and sends a resolved notice when it passes", async function () {
