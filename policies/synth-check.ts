@@ -1,6 +1,6 @@
 /**
  * The policy pack as the offline synth runs it: the verdict of a pull request without
- * credentials. `infra/synth.ts` calls `runPolicyPack` after writing its JSON; run directly,
+ * credentials. `tools/synth/cli.ts` calls `runPolicyPack` after writing its JSON; run directly,
  * this file checks a synth JSON file:
  *
  *   node -r ts-node/register/transpile-only policies/synth-check.ts synth.json [--policy-config file.json]

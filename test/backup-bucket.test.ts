@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { capture, CapturedResource, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
 
-type Mod = typeof import("../components/backup-bucket");
-type Args = import("../components/backup-bucket").BackupBucketArgs;
+type Mod = typeof import("../components/cloud/backup-storage");
+type Args = import("../components/cloud/backup-storage").BackupBucketArgs;
 
 const S3 = "aws:s3/";
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -20,12 +20,12 @@ const awsArgs = (over: Partial<Args> = {}): Args => ({
 
 describe("BackupBucket", () => {
     let mod: Mod;
-    let backupJob: typeof import("../components/backup-job");
+    let backupJob: typeof import("../components/jobs/backup-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/backup-bucket");
-        backupJob = await import("../components/backup-job");
+        mod = await import("../components/cloud/backup-storage");
+        backupJob = await import("../components/jobs/backup-job");
     });
 
     function build(name: string, over: Partial<Args> = {}) {

@@ -8,17 +8,17 @@ import { installedFiles, parseEnvFile } from "./helpers/jobs";
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
 describe("BackupJob", () => {
-    let mod: typeof import("../components/backup-job");
-    let sj: typeof import("../components/scheduled-job");
+    let mod: typeof import("../components/jobs/backup-job");
+    let sj: typeof import("../components/jobs/scheduled-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/backup-job");
-        sj = await import("../components/scheduled-job");
+        mod = await import("../components/jobs/backup-job");
+        sj = await import("../components/jobs/scheduled-job");
     });
 
     const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };
-    const baseArgs = (): import("../components/backup-job").BackupJobArgs => ({
+    const baseArgs = (): import("../components/jobs/backup-job").BackupJobArgs => ({
         connection,
         app: "shop",
         environment: "staging",

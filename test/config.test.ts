@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { imageReferenceProblem, parseMemoryMb, registryLookupHost, traefikVersionProblem } from "../infra/config";
+import { imageReferenceProblem, parseMemoryMb, registryLookupHost, traefikVersionProblem } from "../config/parse";
 import { assertIssue, issuesOf, parse } from "./helpers/config";
 import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";

@@ -6,14 +6,14 @@ import { capture, unwrap, useMocks } from "./helpers/pulumi";
 import { parseEnvFile } from "./helpers/jobs";
 
 describe("HealthCheckJob", () => {
-    let mod: typeof import("../components/health-check-job");
+    let mod: typeof import("../components/jobs/health-check-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/health-check-job");
+        mod = await import("../components/jobs/health-check-job");
     });
 
-    const args = (): import("../components/health-check-job").HealthCheckJobArgs => ({
+    const args = (): import("../components/jobs/health-check-job").HealthCheckJobArgs => ({
         connection: { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") },
         app: "shop",
         environment: "staging",

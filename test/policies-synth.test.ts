@@ -37,7 +37,7 @@ describe("policy pack in the offline synth", function () {
     const runs: Record<string, Run> = {};
     before(async () => {
         const jobs: Record<string, string[]> = {
-            broken: ["infra/synth.ts", "--config-file", "test/fixtures/broken-stack/Pulumi.broken.yaml", "--quiet"],
+            broken: ["tools/synth/cli.ts", "--config-file", "test/fixtures/broken-stack/Pulumi.broken.yaml", "--quiet"],
             brokenSynth: ["policies/synth-check.ts", "test/fixtures/broken-synth.json"],
             typo: ["policies/synth-check.ts", "test/fixtures/broken-synth.json", "--policy-config", "test/fixtures/policy-config-typo.json"],
         };

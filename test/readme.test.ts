@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { CONFIG_KEYS } from "../infra/config";
+import { CONFIG_KEYS } from "../config/parse";
 import { withPolicyTable } from "../policies/readme-table";
 
 const ROOT = path.resolve(__dirname, "..");

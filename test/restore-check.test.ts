@@ -17,14 +17,14 @@ function installedUnits(create: string): Record<string, string> {
 }
 
 describe("RestoreCheck", () => {
-    let mod: typeof import("../components/restore-check");
+    let mod: typeof import("../components/jobs/restore-check");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/restore-check");
+        mod = await import("../components/jobs/restore-check");
     });
 
-    const baseArgs = (): import("../components/restore-check").RestoreCheckArgs => ({
+    const baseArgs = (): import("../components/jobs/restore-check").RestoreCheckArgs => ({
         connection: { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") },
         app: "shop",
         environment: "production",

@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
 
 describe("ScheduledJob", () => {
-    let mod: typeof import("../components/scheduled-job");
+    let mod: typeof import("../components/jobs/scheduled-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/scheduled-job");
+        mod = await import("../components/jobs/scheduled-job");
     });
 
     const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };

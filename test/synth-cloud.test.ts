@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import type { SynthResource, SynthResult } from "../infra/synthesize";
+import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
 import { SynthRun, synthShippedStack } from "./helpers/synth";
 
 const STACKS = ["staging", "production"] as const;

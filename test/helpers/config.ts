@@ -1,6 +1,6 @@
 /** Assertions over the config parser's errors, shared by the config test files. */
 import { strict as assert } from "assert";
-import { ConfigError, ConfigIssue, EnvironmentConfig, parseEnvironmentConfig } from "../../infra/config";
+import { ConfigError, ConfigIssue, EnvironmentConfig, parseEnvironmentConfig } from "../../config/parse";
 import { VALID_SECRET_KEYS } from "../fixtures/config";
 
 /** Parses literal values as stack `test`, with `secretKeys` marked secret. */

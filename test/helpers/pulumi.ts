@@ -5,7 +5,7 @@
  * options), and await Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMocks } from "../../infra/mocks";
+import { RecordingMocks } from "../../tools/synth/mocks";
 
 /** A resource as a transformation saw it. */
 export interface CapturedResource {

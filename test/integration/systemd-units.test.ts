@@ -10,13 +10,13 @@ import {
     renderInstallScript,
     renderRemoveScript,
     renderUnits,
-} from "../../components/scheduled-job";
+} from "../../components/jobs/scheduled-job";
 import {
     DEFAULT_HEALTH_CHECK_CALENDAR,
     HEALTH_CHECK_TIMEOUT_SECONDS,
     healthCheckFiles,
     healthCheckUnitName,
-} from "../../components/health-check-job";
+} from "../../components/jobs/health-check-job";
 
 const exec = promisify(execFile);
 

@@ -3,8 +3,8 @@
  * validates the stack's configuration, builds the environment, exports its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { buildEnvironment } from "../stacks/environment";
-import { ConfigError } from "./config";
+import { buildEnvironment } from "../compose/environment";
+import { ConfigError } from "../config/parse";
 import { loadEnvironmentConfig } from "./stack-config";
 
 function load() {

@@ -90,7 +90,7 @@ const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 // Database and role names the scripts pass as words of BACKUP_POSTGRES ("<container>:<db>:<user>").
 const PG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
-const SCRIPTS_DIR = path.join(__dirname, "scripts");
+const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
 
 /** The content of a job script shipped in components/scripts/ (read at construction, so it is part of the job's content hash). */
 export function readJobScript(file: string): string {

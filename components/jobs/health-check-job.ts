@@ -57,7 +57,7 @@ export interface HealthCheckJobArgs {
 
 /** The script files the job installs: the health check and the alert client and job helpers it sources. */
 export function healthCheckFiles(): Record<string, string> {
-    const dir = path.join(__dirname, "scripts");
+    const dir = path.join(__dirname, "..", "scripts");
     return {
         "health-check.sh": fs.readFileSync(path.join(dir, "health-check.sh"), "utf8"),
         "job.sh": fs.readFileSync(path.join(dir, "job.sh"), "utf8"),

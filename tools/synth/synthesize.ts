@@ -1,5 +1,5 @@
 /**
- * The offline synth's engine: runs the real program (`infra/index.ts`) under Pulumi's
+ * The offline synth's engine: runs the real program (`program/index.ts`) under Pulumi's
  * own mocks with a stack's configuration and returns the resource graph with each
  * resource's props and explicitly set options, secrets redacted.
  *

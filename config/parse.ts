@@ -9,8 +9,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { DEFAULT_ALERT_REMINDER_MINUTES } from "../components/backup-job";
-import { cpusProblem } from "../components/docker-forms";
+import { DEFAULT_ALERT_REMINDER_MINUTES } from "../components/jobs/backup-job";
+import { cpusProblem } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { calendarExpressionProblem, longestGapHours } from "./calendar";
 
@@ -628,7 +628,7 @@ function dependencyCycle(services: Loose): string[] | undefined {
     return undefined;
 }
 
-/** Whether `host` is the zone apex or a name inside the zone (as components/dns-records.ts). */
+/** Whether `host` is the zone apex or a name inside the zone (as components/cloud/dns-records.ts). */
 function isInZone(host: string, zone: string): boolean {
     return host === zone || host.endsWith(`.${zone}`);
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DataServiceArgs, DataVolume } from "./data-volume";
-import { Service } from "./service";
+import { DataServiceArgs, DataVolume } from "../docker/data-volume";
+import { Service } from "../docker/service";
 
 /** Arguments of {@link PostgresService}. */
 export interface PostgresServiceArgs extends DataServiceArgs {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DataVolume } from "./data-volume";
-import { LABEL } from "./labels";
-import { Service } from "./service";
+import { DataVolume } from "../docker/data-volume";
+import { LABEL } from "../docker/labels";
+import { Service } from "../docker/service";
 
 /** Arguments of {@link ReverseProxy}. */
 export interface ReverseProxyArgs {

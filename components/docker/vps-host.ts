@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 
-const PREFLIGHT_SCRIPT = fs.readFileSync(path.join(__dirname, "scripts", "preflight.sh"), "utf8");
+const PREFLIGHT_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "scripts", "preflight.sh"), "utf8");
 
 /** Arguments of {@link VpsHost}. */
 export interface VpsHostArgs {

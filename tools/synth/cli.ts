@@ -16,11 +16,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { ConfigError } from "./config";
+import { ConfigError } from "../../config/parse";
 import { formatTree, readProjectName, readStackConfigFile, synthesize, SynthInputError } from "./synthesize";
-import { formatViolations, runPolicyPack } from "../policies/synth-check";
+import { formatViolations, runPolicyPack } from "../../policies/synth-check";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: npm run synth -- (--stack <name> | --config-file <Pulumi.<stack>.yaml>) [--out <file.json>] [--quiet]";
 
 function fail(code: number, message: string): never {
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     let result;
     try {
-        result = await synthesize(path.join(ROOT, "infra", "index"), stackConfig);
+        result = await synthesize(path.join(ROOT, "program", "index"), stackConfig);
     } catch (err) {
         if (err instanceof ConfigError || pulumi.RunError.isInstance(err)) fail(1, (err as Error).message);
         throw err;

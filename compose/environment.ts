@@ -4,18 +4,18 @@
  * stack name.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppNetwork } from "../components/app-network";
-import { DataServiceArgs } from "../components/data-volume";
-import { PostgresService } from "../components/postgres-service";
-import { RedisService } from "../components/redis-service";
-import { ReverseProxy } from "../components/reverse-proxy";
-import { Service, ServiceNetwork } from "../components/service";
-import { VpsHost } from "../components/vps-host";
-import { BackupBucket } from "../components/backup-bucket";
-import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/dns-records";
-import { BackupTarget } from "../components/backup-job";
-import { DestroyGuard } from "../components/destroy-guard";
-import { EnvironmentConfig } from "../infra/config";
+import { AppNetwork } from "../components/docker/app-network";
+import { DataServiceArgs } from "../components/docker/data-volume";
+import { PostgresService } from "../components/services/postgres-service";
+import { RedisService } from "../components/services/redis-service";
+import { ReverseProxy } from "../components/services/reverse-proxy";
+import { Service, ServiceNetwork } from "../components/docker/service";
+import { VpsHost } from "../components/docker/vps-host";
+import { BackupBucket } from "../components/cloud/backup-storage";
+import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
+import { BackupTarget } from "../components/jobs/backup-job";
+import { DestroyGuard } from "../components/lifecycle/destroy-guard";
+import { EnvironmentConfig } from "../config/parse";
 import { buildJobs } from "./jobs";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */

@@ -46,7 +46,7 @@ function callResult(token: string, inputs: any): Record<string, unknown> {
             return { id, zoneId: id, name: inputs?.filter?.name ?? inputs?.name };
         }
         default:
-            throw new Error(`unmocked call ${token}: add it to infra/mocks.ts`);
+            throw new Error(`unmocked call ${token}: add it to tools/synth/mocks.ts`);
     }
 }
 

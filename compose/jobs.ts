@@ -4,14 +4,14 @@
  * VPS that comes and goes with the environment.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BackupJob, BackupTarget } from "../components/backup-job";
-import { HealthCheckJob } from "../components/health-check-job";
-import { PostgresService } from "../components/postgres-service";
-import { RedisService } from "../components/redis-service";
-import { RestoreCheck } from "../components/restore-check";
-import { Service } from "../components/service";
-import { VpsHost } from "../components/vps-host";
-import { EnvironmentConfig } from "../infra/config";
+import { BackupJob, BackupTarget } from "../components/jobs/backup-job";
+import { HealthCheckJob } from "../components/jobs/health-check-job";
+import { PostgresService } from "../components/services/postgres-service";
+import { RedisService } from "../components/services/redis-service";
+import { RestoreCheck } from "../components/jobs/restore-check";
+import { Service } from "../components/docker/service";
+import { VpsHost } from "../components/docker/vps-host";
+import { EnvironmentConfig } from "../config/parse";
 
 /** What the jobs act on. */
 export interface JobTargets {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupTarget } from "./backup-job";
+import type { BackupTarget } from "../jobs/backup-job";
 
 /** Backup tiers the backup job writes, each under `<prefix><tier>/`. */
 export const BACKUP_TIERS = ["daily", "weekly", "monthly"] as const;
