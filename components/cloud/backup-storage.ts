@@ -1,9 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupTarget } from "../jobs/backup-job";
-
-/** Backup tiers the backup job writes, each under `<prefix><tier>/`. */
-export const BACKUP_TIERS = ["daily", "weekly", "monthly"] as const;
+import { ownershipTags } from "../docker/labels";
+import { BACKUP_TIERS, backupWriterName, bucketKeyPrefix, bucketNamePrefix, IAM_PATH, MAX_BUCKET_NAME_PREFIX } from "../naming";
 
 /** How long backups and their leftovers are kept, in days. */
 export interface BackupRetention {
@@ -47,19 +46,6 @@ export interface BackupBucketArgs {
     readonly credentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
 }
 
-/** The key prefix of an environment inside its bucket, `<app>/<env>/`; the backup job writes under `<prefix><tier>/`. */
-export function environmentKeyPrefix(app: string, environment: string): string {
-    return `${app}/${environment}/`;
-}
-
-/** The prefix of a generated bucket name, `<app>-<env>-backups-`. */
-export function bucketNamePrefix(app: string, environment: string): string {
-    return `${app}-${environment}-backups-`;
-}
-
-// AWS appends 26 characters to a bucketPrefix; a bucket name has at most 63.
-const MAX_BUCKET_PREFIX = 37;
-
 /** Throws with a sentence naming the argument when the bucket cannot be built as given. */
 export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): void {
     const owner = `BackupBucket ${name}`;
@@ -80,8 +66,8 @@ export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): 
         if (args.endpoint !== undefined) throw new Error(`${owner}: endpoint is for s3-compatible stores; AWS S3 needs none`);
         if (args.credentials !== undefined) throw new Error(`${owner}: credentials are for s3-compatible stores; with AWS the component creates its own`);
         if (args.adoptExisting && args.bucketName === undefined) throw new Error(`${owner}: adoptExisting needs bucketName`);
-        if (args.bucketName === undefined && bucketNamePrefix(args.app, args.environment).length > MAX_BUCKET_PREFIX) {
-            throw new Error(`${owner}: the bucket prefix "${bucketNamePrefix(args.app, args.environment)}" is longer than ${MAX_BUCKET_PREFIX} characters; set bucketName`);
+        if (args.bucketName === undefined && bucketNamePrefix(args).length > MAX_BUCKET_NAME_PREFIX) {
+            throw new Error(`${owner}: the bucket prefix "${bucketNamePrefix(args)}" is longer than ${MAX_BUCKET_NAME_PREFIX} characters; set bucketName`);
         }
     }
     if (args.objectLock !== undefined && (args.objectLock.mode !== "GOVERNANCE" || !Number.isInteger(args.objectLock.days) || args.objectLock.days < 1)) {
@@ -206,7 +192,7 @@ export class BackupBucket extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupBucketArgs, opts: pulumi.ComponentResourceOptions = {}) {
         validateBackupBucketArgs(name, args);
-        const prefix = environmentKeyPrefix(args.app, args.environment);
+        const prefix = bucketKeyPrefix(args);
         super(
             "vps:index:BackupBucket",
             name,
@@ -231,14 +217,14 @@ export class BackupBucket extends pulumi.ComponentResource {
         }
 
         const region = args.region;
-        const tags = { "vps.app": args.app, "vps.environment": args.environment, "vps.role": "backups" };
+        const tags = ownershipTags({ ...args, role: "backups" });
         // Kept when destroyed or replaced, like the bucket: see the class comment.
         const keep: pulumi.CustomResourceOptions = { parent: this, retainOnDelete: true };
 
         const bucket = new aws.s3.Bucket(
             `${name}-bucket`,
             {
-                ...(args.bucketName !== undefined ? { bucket: args.bucketName } : { bucketPrefix: bucketNamePrefix(args.app, args.environment) }),
+                ...(args.bucketName !== undefined ? { bucket: args.bucketName } : { bucketPrefix: bucketNamePrefix(args) }),
                 region,
                 forceDestroy: false,
                 tags,
@@ -294,7 +280,7 @@ export class BackupBucket extends pulumi.ComponentResource {
             );
         }
 
-        const writer = new aws.iam.User(`${name}-writer`, { name: `${args.app}-${args.environment}-backup`, path: "/vps-stacks/", tags }, { parent: this });
+        const writer = new aws.iam.User(`${name}-writer`, { name: backupWriterName(args), path: IAM_PATH, tags }, { parent: this });
         this.writer = writer;
         new aws.iam.UserPolicy(
             `${name}-writer-policy`,

@@ -1,11 +1,10 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import { DNS_TTL } from "../defaults";
+import { isInZone, LETS_ENCRYPT_CAA_ISSUER, letsEncryptDirectory } from "../naming";
 
 /** Cloudflare's "automatic" TTL: the only TTL a proxied record has. */
 export const AUTOMATIC_TTL = 1;
-
-/** TTL of a DNS-only record when none is configured: five minutes, so a moved VPS is reachable again soon. */
-export const DEFAULT_TTL = 300;
 
 /** One record of a public host. */
 export interface DnsRecordSpec {
@@ -17,7 +16,7 @@ export interface DnsRecordSpec {
     readonly content: pulumi.Input<string>;
     /** Through Cloudflare's proxy (TTL automatic) or DNS only. */
     readonly proxied: boolean;
-    /** TTL in seconds of a DNS-only record, 60–86400; default 300. Must be undefined when proxied. */
+    /** TTL in seconds of a DNS-only record, 60–86400; default {@link DNS_TTL} (300). Must be undefined when proxied. */
     readonly ttl?: number;
 }
 
@@ -35,18 +34,13 @@ export interface DnsRecordsArgs {
     readonly comment?: string;
 }
 
-/** Whether `host` is the zone apex or a name inside the zone. */
-export function isInZone(host: string, zone: string): boolean {
-    return host === zone || host.endsWith(`.${zone}`);
-}
-
 /**
  * The CAA issuer domain of an ACME directory URL: "letsencrypt.org" for Let's Encrypt's
  * production and staging directories (both check CAA for letsencrypt.org), undefined for
  * any other CA, whose issuer domain must then be configured.
  */
 export function caaIssuerForAcme(acmeCaServer: string): string | undefined {
-    return /^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\//.test(acmeCaServer) ? "letsencrypt.org" : undefined;
+    return letsEncryptDirectory(acmeCaServer) !== undefined ? LETS_ENCRYPT_CAA_ISSUER : undefined;
 }
 
 /** Per-host settings that replace the defaults (from `dns.records.<host>`). */
@@ -137,7 +131,7 @@ export class DnsRecords extends pulumi.ComponentResource {
                     type: r.type,
                     content: r.content,
                     proxied: r.proxied,
-                    ttl: r.proxied ? AUTOMATIC_TTL : (r.ttl ?? DEFAULT_TTL),
+                    ttl: r.proxied ? AUTOMATIC_TTL : (r.ttl ?? DNS_TTL),
                     comment: args.comment,
                 },
                 { parent: this },

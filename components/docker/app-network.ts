@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerName, ownershipLabels } from "./labels";
+import { networkName } from "../naming";
+import { ownershipLabels } from "./labels";
 
 /** Arguments of {@link AppNetwork}. */
 export interface AppNetworkArgs {
@@ -35,8 +36,8 @@ export class AppNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: AppNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:AppNetwork", name, {}, opts);
         const owner = (role: string) => ({ app: args.app, environment: args.environment, role });
-        this.edgeName = dockerName(owner("edge"));
-        this.internalName = dockerName(owner("internal"));
+        this.edgeName = networkName(args, "edge");
+        this.internalName = networkName(args, "internal");
         this.edge = new docker.Network(
             `${name}-edge`,
             { name: this.edgeName, driver: "bridge", labels: ownershipLabels(owner("edge-network")) },

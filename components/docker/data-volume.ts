@@ -1,6 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerName, ownershipLabels } from "./labels";
+import { LOG_ROTATION, HEALTH_TIMEOUT_SECONDS } from "../defaults";
+import { dockerName } from "../naming";
+import { ownershipLabels } from "./labels";
 
 /** Arguments of {@link DataVolume}. */
 export interface DataVolumeArgs {
@@ -64,8 +66,8 @@ export interface DataServiceArgs {
     readonly cpus: number;
     /** `protect` the data volume (production). */
     readonly protectData: boolean;
-    /** json-file log rotation. Default 10m x 3. */
+    /** json-file log rotation. Default {@link LOG_ROTATION} (10m x 3). */
     readonly logs?: { maxSize: string; maxFile: number };
-    /** Seconds `pulumi up` waits for healthy. Default 120. */
+    /** Seconds `pulumi up` waits for healthy. Default {@link HEALTH_TIMEOUT_SECONDS} (120). */
     readonly healthTimeoutSeconds?: number;
 }

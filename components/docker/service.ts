@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { cpusInput, dockerDuration } from "./docker-forms";
-import { dockerName, Ownership, ownershipLabels } from "./labels";
+import { CONTAINER_RESTART, HEALTH_TIMEOUT_SECONDS, LOG_ROTATION } from "../defaults";
+import { dockerName } from "../naming";
+import { Ownership, ownershipLabels } from "./labels";
 
 /** A Docker healthcheck (the `HEALTHCHECK` instruction's fields). */
 export interface HealthcheckArgs {
@@ -42,7 +44,7 @@ export interface ServiceArgs extends Ownership {
     /** Pinned image reference (tag other than latest, or digest); the config schema enforces it. */
     readonly image: string;
     readonly healthcheck: HealthcheckArgs;
-    /** Seconds `pulumi up` waits for the container to report healthy before failing. Default 120. */
+    /** Seconds `pulumi up` waits for the container to report healthy before failing. Default {@link HEALTH_TIMEOUT_SECONDS} (120). */
     readonly healthTimeoutSeconds?: number;
     /** Plain environment variables. */
     readonly env?: Record<string, pulumi.Input<string>>;
@@ -56,9 +58,9 @@ export interface ServiceArgs extends Ownership {
      * @throws Error at construction when it does not
      */
     readonly cpus: number;
-    /** Restart policy. Default "unless-stopped". */
+    /** Restart policy. Default {@link CONTAINER_RESTART} ("unless-stopped"). */
     readonly restart?: "unless-stopped" | "always" | "on-failure";
-    /** json-file log rotation. Default 10m x 3. */
+    /** json-file log rotation. Default {@link LOG_ROTATION} (10m x 3). */
     readonly logs?: { maxSize: string; maxFile: number };
     /** Capabilities kept; every other one is dropped. Default none. */
     readonly capAdd?: string[];
@@ -131,7 +133,7 @@ export class Service extends pulumi.ComponentResource {
         if (args.healthcheck.test.length < 2) {
             throw new Error(`Service ${name}: healthcheck.test needs a form and a command, e.g. ["CMD", "pg_isready"]`);
         }
-        const logs = args.logs ?? { maxSize: "10m", maxFile: 3 };
+        const logs = args.logs ?? LOG_ROTATION;
 
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
@@ -164,8 +166,8 @@ export class Service extends pulumi.ComponentResource {
                     startPeriod: dockerDuration(args.healthcheck.startPeriod),
                 },
                 wait: true,
-                waitTimeout: args.healthTimeoutSeconds ?? 120,
-                restart: args.restart ?? "unless-stopped",
+                waitTimeout: args.healthTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS,
+                restart: args.restart ?? CONTAINER_RESTART,
                 mustRun: true,
                 logDriver: "json-file",
                 logOpts: logOptions(logs),

@@ -1,16 +1,16 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as path from "path";
+import { SSH_PORT } from "../defaults";
+import { readScript } from "../scripts";
 
-const PREFLIGHT_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "scripts", "preflight.sh"), "utf8");
+const PREFLIGHT_SCRIPT = readScript("preflight.sh");
 
 /** Arguments of {@link VpsHost}. */
 export interface VpsHostArgs {
     /** Address `ssh` connects to (host name or IP). */
     readonly sshAddress: string;
-    /** SSH port. Default 22. */
+    /** SSH port. Default {@link SSH_PORT} (22). */
     readonly sshPort?: number;
     /** Login user; must be in the `docker` group. */
     readonly user: string;
@@ -27,7 +27,10 @@ export interface VpsHostArgs {
     readonly hostKey: string;
     /** Commands the scheduled jobs need on the VPS; the preflight fails when one is missing. Default ["docker"]. */
     readonly requiredCommands?: string[];
-    /** The preflight also checks that `user` has passwordless sudo (jobs install with `sudo -n`). Default false. */
+    /**
+     * `user` is not root: the jobs install with `sudo -n` (see {@link VpsHost.sudo}), so the
+     * preflight also checks that `user` has passwordless sudo. Default false.
+     */
     readonly requireSudo?: boolean;
     /**
      * Credentials the Docker provider sends when it pulls an image (`registry_auth`). The
@@ -57,10 +60,13 @@ export class VpsHost extends pulumi.ComponentResource {
     readonly connection: pulumi.Output<command.types.input.remote.ConnectionArgs>;
     /** Resources that touch the VPS should depend on this. */
     readonly preflight: command.remote.Command;
+    /** Whether remote commands that need root (the jobs' installs) run with `sudo -n`: `requireSudo`. */
+    readonly sudo: boolean;
 
     constructor(name: string, args: VpsHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:VpsHost", name, { sshAddress: args.sshAddress, user: args.user, deployDir: args.deployDir }, opts);
-        const port = args.sshPort ?? 22;
+        const port = args.sshPort ?? SSH_PORT;
+        this.sudo = args.requireSudo ?? false;
         const requiredCommands = args.requiredCommands ?? ["docker"];
 
         this.provider = new docker.Provider(
@@ -76,7 +82,7 @@ export class VpsHost extends pulumi.ComponentResource {
             pulumi.output({ host: args.sshAddress, port, user: args.user, privateKey: args.sshPrivateKey, hostKey: args.hostKey }),
         ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
 
-        const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}' REQUIRE_SUDO=${args.requireSudo ? 1 : 0}`;
+        const settings = `DEPLOY_DIR='${args.deployDir}' REQUIRED_COMMANDS='${requiredCommands.join(" ")}' REQUIRE_SUDO=${this.sudo ? 1 : 0}`;
         this.preflight = new command.remote.Command(
             `${name}-preflight`,
             {

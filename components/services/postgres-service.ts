@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DataServiceArgs, DataVolume } from "../docker/data-volume";
+import { dockerName } from "../naming";
 import { Service } from "../docker/service";
 
 /** Arguments of {@link PostgresService}. */
@@ -32,7 +33,7 @@ export class PostgresService extends pulumi.ComponentResource {
             { app: args.app, environment: args.environment, role: "postgres-data", protect: args.protectData },
             { parent: this },
         );
-        this.containerName = `${args.app}-${args.environment}-postgres`;
+        this.containerName = dockerName({ ...args, role: "postgres" });
         this.service = new Service(
             `${name}-server`,
             {

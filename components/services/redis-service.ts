@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DataServiceArgs, DataVolume } from "../docker/data-volume";
+import { dockerName } from "../naming";
 import { Service } from "../docker/service";
 
 /**
@@ -26,7 +27,7 @@ export class RedisService extends pulumi.ComponentResource {
             { app: args.app, environment: args.environment, role: "redis-data", protect: args.protectData },
             { parent: this },
         );
-        this.containerName = `${args.app}-${args.environment}-redis`;
+        this.containerName = dockerName({ ...args, role: "redis" });
         const maxMemoryMb = Math.max(1, Math.floor(args.memoryMb * 0.8));
         this.service = new Service(
             `${name}-server`,

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ACME_CHALLENGE } from "../defaults";
 import { DataVolume } from "../docker/data-volume";
 import { LABEL } from "../docker/labels";
 import { Service } from "../docker/service";
+import { networkName } from "../naming";
 
 /** Arguments of {@link ReverseProxy}. */
 export interface ReverseProxyArgs {
@@ -18,7 +20,7 @@ export interface ReverseProxyArgs {
     /**
      * ACME challenge: "http" (HTTP-01 on the web entrypoint, which Traefik answers before
      * its HTTPS redirect; works through Cloudflare's proxy) or "tls" (TLS-ALPN-01 on 443,
-     * which a proxying CDN terminates, so DNS-only records). Default "http".
+     * which a proxying CDN terminates, so DNS-only records). Default {@link ACME_CHALLENGE} ("http").
      */
     readonly acmeChallenge?: "http" | "tls";
     /** Name of the environment's edge network, where the proxy reaches the applications. */
@@ -44,7 +46,7 @@ export function traefikArgs(args: Pick<ReverseProxyArgs, "environment" | "acmeEm
         "--entrypoints.websecure.address=:443",
         `--certificatesresolvers.letsencrypt.acme.email=${args.acmeEmail}`,
         "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
-        (args.acmeChallenge ?? "http") === "http"
+        (args.acmeChallenge ?? ACME_CHALLENGE) === "http"
             ? "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web"
             : "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
         `--certificatesresolvers.letsencrypt.acme.caserver=${args.acmeCaServer}`,
@@ -73,7 +75,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
             { app: args.app, environment: args.environment, role: "acme", protect: args.protectData },
             { parent: this },
         );
-        const edgeNetworkName = `${args.app}-${args.environment}-edge`;
+        const edgeNetworkName = networkName(args, "edge");
         this.service = new Service(
             `${name}-traefik`,
             {
