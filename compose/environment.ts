@@ -15,6 +15,7 @@ import { BackupBucket } from "../components/cloud/backup-storage";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
+import { namePrefix } from "../components/naming";
 import { EnvironmentConfig } from "../config/parse";
 import { buildJobs } from "./jobs";
 
@@ -61,7 +62,7 @@ export function dependencyOrder(services: EnvironmentConfig["services"]): string
 /** Builds every resource of one environment from its configuration. */
 export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const { app, environment } = cfg;
-    const prefix = `${app}-${environment}`;
+    const prefix = namePrefix(cfg);
 
     const host = new VpsHost(`${prefix}-host`, {
         sshAddress: cfg.host.sshAddress,

@@ -11,6 +11,7 @@ import { RedisService } from "../components/services/redis-service";
 import { RestoreCheck } from "../components/jobs/restore-check";
 import { Service } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
+import { namePrefix } from "../components/naming";
 import { EnvironmentConfig } from "../config/parse";
 
 /** What the jobs act on. */
@@ -39,11 +40,11 @@ export interface EnvironmentJobs {
  */
 export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
     const { app, environment } = cfg;
-    const prefix = `${app}-${environment}`;
+    const prefix = namePrefix(cfg);
     const common = {
         connection: t.host.connection,
         // Units and root-only env files need root; a non-root deploy user installs with sudo.
-        sudo: cfg.host.user !== "root",
+        sudo: t.host.sudo,
         app,
         environment,
         alerts: { webhookUrl: cfg.alerts.webhookUrl ?? "", format: cfg.alerts.format, reminderMinutes: cfg.alerts.reminderMinutes },

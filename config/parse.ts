@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { DEFAULT_ALERT_REMINDER_MINUTES } from "../components/jobs/backup-job";
+import { ALERTS } from "../components/defaults";
 import { cpusProblem } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { calendarExpressionProblem, longestGapHours } from "./calendar";
@@ -435,9 +435,9 @@ const rawSchema = z.strictObject({
                 .int("reminderMinutes must be a whole number of minutes")
                 .min(1, "reminderMinutes must be 1–10080 (a week)")
                 .max(10080, "reminderMinutes must be 1–10080 (a week)")
-                .default(DEFAULT_ALERT_REMINDER_MINUTES),
+                .default(ALERTS.reminderMinutes),
         })
-        .default({ format: "discord", reminderMinutes: DEFAULT_ALERT_REMINDER_MINUTES }),
+        .default({ format: "discord", reminderMinutes: ALERTS.reminderMinutes }),
     backup: z
         .strictObject({
             /** When the backup runs (systemd OnCalendar). */

@@ -1,15 +1,14 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { BACKUP_SCHEDULES } from "../defaults";
+import { isBucketName, isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
+import { readScripts } from "../scripts";
+import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
 import { ScheduledJob, ScheduledJobArgs } from "./scheduled-job";
-
-/** When the backup runs when the caller sets no schedule: daily at 03:00 UTC, as the setups it replaces. */
-export const DEFAULT_BACKUP_SCHEDULE = "*-*-* 03:00:00 UTC";
 
 /** Where the backups of one environment go: its bucket, under its own key prefix. */
 export interface BackupTarget {
-    /** Bucket name (from the BackupBucket component or config). */
+    /** Bucket name (from the BackupStorage component or config). */
     readonly bucket: pulumi.Input<string>;
     /** Key prefix inside the bucket, "" or ending in "/", e.g. "shop/staging/"; objects go under <prefix>daily/, weekly/, monthly/. */
     readonly prefix: string;
@@ -23,46 +22,37 @@ export interface BackupTarget {
     readonly secretAccessKey: pulumi.Input<string>;
 }
 
-/** While a problem lasts, how often a job alerts it again (Alertmanager's repeat_interval default): 4 hours. */
-export const DEFAULT_ALERT_REMINDER_MINUTES = 240;
-
-/** Where a job reports success and failure. */
-export interface BackupAlerts {
-    /** Incoming-webhook URL (Discord or Slack, https only); a secret Output. */
-    readonly webhookUrl: pulumi.Input<string>;
-    /** Body format of the webhook: "discord" ({content}) or "slack" ({text}). */
-    readonly format: "discord" | "slack";
-    /**
-     * Minutes between reminders of a problem that lasts (the health check alerts a broken check
-     * once, then every this many minutes, then a RESOLVED notice). Whole number, 1-10080.
-     * Default 240 ({@link DEFAULT_ALERT_REMINDER_MINUTES}).
-     */
-    readonly reminderMinutes?: number;
-}
-
-/** One PostgreSQL database to back up. */
-export interface PostgresBackupSource {
+/** A PostgreSQL database the backup job dumps and the checks restore or age. */
+export interface PostgresDatabase {
     /** Name of the container the database runs in (`docker exec` target), e.g. "shop-staging-postgres". */
     readonly container: string;
     /** Database to dump with pg_dump; names the backup objects (`postgres-<database>-<stamp>.dump`). */
     readonly database: string;
-    /** Role pg_dump connects as (through the container's local socket). */
+    /** Role pg_dump (and the restore check) connects as, through the container's local socket. */
     readonly user: string;
+}
+
+/** One PostgreSQL database to back up. */
+export interface PostgresBackupSource extends PostgresDatabase {
     /** The data volume this backup covers, e.g. "shop-staging-postgres-data". */
     readonly volume: string;
 }
 
-/** One Redis instance to back up. */
-export interface RedisBackupSource {
-    /** Name of the Redis container (`docker exec` target); names the objects (`redis-<container>-<stamp>.rdb`). */
+/** A Redis instance the backup job snapshots and the checks load or age. */
+export interface RedisInstance {
+    /** Name of the Redis container (`docker exec` target); names the objects (`redis-<container>-<stamp>-<run>.rdb`). */
     readonly container: string;
+}
+
+/** One Redis instance to back up. */
+export interface RedisBackupSource extends RedisInstance {
     /** The data volume this backup covers, e.g. "shop-staging-redis-data". */
     readonly volume: string;
 }
 
 /** Arguments of {@link BackupJob}. */
 export interface BackupJobArgs {
-    /** SSH connection to the VPS (VpsHost.connection), as root. */
+    /** SSH connection to the VPS (VpsHost.connection); see ScheduledJobArgs.connection. */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Install with `sudo -n` because the SSH user is not root (see ScheduledJobArgs.sudo). Default false. */
     readonly sudo?: boolean;
@@ -70,7 +60,7 @@ export interface BackupJobArgs {
     readonly app: string;
     /** Environment name, `[a-z0-9][a-z0-9-]*`, e.g. "staging". */
     readonly environment: string;
-    /** systemd OnCalendar= of the backup. Default "*-*-* 03:00:00 UTC" ({@link DEFAULT_BACKUP_SCHEDULE}). */
+    /** systemd OnCalendar= of the backup. Default {@link BACKUP_SCHEDULES}.schedule ("*-*-* 03:00:00 UTC"). */
     readonly onCalendar?: string;
     /** PostgreSQL databases to dump (custom format); database names must be unique. */
     readonly postgres: PostgresBackupSource[];
@@ -79,30 +69,15 @@ export interface BackupJobArgs {
     /** Bucket, prefix and credential the backups go to. */
     readonly target: BackupTarget;
     /** Webhook that gets the success or failure message of every run. */
-    readonly alerts: BackupAlerts;
+    readonly alerts: JobAlerts;
     /** Resources the job's install waits for (e.g. the database containers). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]*$/;
-// Docker's own rule for container names.
-const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 // Database and role names the scripts pass as words of BACKUP_POSTGRES ("<container>:<db>:<user>").
 const PG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
-const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
-
-/** The content of a job script shipped in components/scripts/ (read at construction, so it is part of the job's content hash). */
-export function readJobScript(file: string): string {
-    return fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
-}
-
-/** S3's bucket naming rules, as s3.sh checks them (a "/" would address another bucket). */
-export function isBucketName(b: string): boolean {
-    return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) && !b.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(b);
-}
-
-/** Throws with a sentence naming the field when a backup target cannot work. Used by BackupJob and RestoreCheck. */
+/** Throws with a sentence naming the field when a backup target cannot work. Used by every backup job and check. */
 export function validateBackupTarget(owner: string, target: BackupTarget): void {
     const p = target.prefix;
     // As s3.sh checks it: no empty, "." or ".." segment, S3's safe characters only.
@@ -121,30 +96,9 @@ export function validateBackupTarget(owner: string, target: BackupTarget): void 
     }
 }
 
-/** Throws with a sentence naming the field when the alert settings are unusable. */
-export function validateAlerts(owner: string, alerts: Pick<BackupAlerts, "format" | "reminderMinutes">): void {
-    if (alerts.format !== "discord" && alerts.format !== "slack") {
-        throw new Error(`${owner}: alerts.format must be "discord" or "slack", got "${alerts.format}"`);
-    }
-    const m = alerts.reminderMinutes;
-    if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > 10080)) {
-        throw new Error(`${owner}: alerts.reminderMinutes must be a whole number of minutes from 1 to 10080 (a week), got ${m}`);
-    }
-}
-
-/** Throws with a sentence naming the argument when app or environment cannot name a systemd unit. */
-export function validateAppEnvironment(owner: string, app: string, environment: string): void {
-    if (!NAME.test(app)) {
-        throw new Error(`${owner}: app "${app}" must match [a-z0-9][a-z0-9-]*`);
-    }
-    if (!NAME.test(environment)) {
-        throw new Error(`${owner}: environment "${environment}" must match [a-z0-9][a-z0-9-]*`);
-    }
-}
-
 /** Throws when a PostgreSQL source cannot be written as a "<container>:<database>:<user>" word. */
-export function validatePostgresSource(owner: string, i: number, pg: { container: string; database: string; user: string }): void {
-    if (!CONTAINER.test(pg.container)) {
+export function validatePostgresSource(owner: string, i: number, pg: PostgresDatabase): void {
+    if (!isContainerName(pg.container)) {
         throw new Error(`${owner}: postgres[${i}].container "${pg.container}" is not a Docker container name`);
     }
     if (!PG_NAME.test(pg.database)) {
@@ -155,19 +109,22 @@ export function validatePostgresSource(owner: string, i: number, pg: { container
     }
 }
 
+/** Throws when a Redis source names no Docker container. */
+export function validateRedisSource(owner: string, i: number, redis: RedisInstance): void {
+    if (!isContainerName(redis.container)) {
+        throw new Error(`${owner}: redis[${i}].container "${redis.container}" is not a Docker container name`);
+    }
+}
+
 /** Throws with a sentence naming the argument when the job cannot back up what it is given. */
 export function validateBackupJobArgs(args: Omit<BackupJobArgs, "connection">): void {
     const owner = `BackupJob ${args.app}-${args.environment}`;
-    validateAppEnvironment("BackupJob", args.app, args.environment);
+    validateUnitNameParts("BackupJob", args);
     if (args.postgres.length === 0 && args.redis.length === 0) {
         throw new Error(`${owner}: postgres and redis are both empty; a backup job must cover at least one data volume`);
     }
     args.postgres.forEach((pg, i) => validatePostgresSource(owner, i, pg));
-    args.redis.forEach((r, i) => {
-        if (!CONTAINER.test(r.container)) {
-            throw new Error(`${owner}: redis[${i}].container "${r.container}" is not a Docker container name`);
-        }
-    });
+    args.redis.forEach((r, i) => validateRedisSource(owner, i, r));
     const dup = (xs: string[]) => xs.find((x, i) => xs.indexOf(x) !== i);
     const dbDup = dup(args.postgres.map((p) => p.database));
     if (dbDup !== undefined) {
@@ -190,8 +147,8 @@ export function validateBackupJobArgs(args: Omit<BackupJobArgs, "connection">): 
     validateAlerts(owner, args.alerts);
 }
 
-/** The S3_* variables of s3.sh for a target; S3_ENDPOINT only for S3-compatible stores. */
-export function targetEnvironment(target: BackupTarget): Record<string, pulumi.Input<string>> {
+/** The S3_* env vars of s3.sh for a target; S3_ENDPOINT only for S3-compatible stores. */
+export function targetEnvVars(target: BackupTarget): Record<string, pulumi.Input<string>> {
     const env: Record<string, pulumi.Input<string>> = {
         S3_BUCKET: target.bucket,
         S3_PREFIX: target.prefix,
@@ -205,19 +162,12 @@ export function targetEnvironment(target: BackupTarget): Record<string, pulumi.I
     return env;
 }
 
-/** The ALERT_* variables of notify.sh; messages are prefixed "[<app>/<environment>]". */
-export function alertEnvironment(app: string, environment: string, alerts: BackupAlerts): Record<string, pulumi.Input<string>> {
+/** BACKUP_POSTGRES (space-separated "<container>:<database>:<user>") and BACKUP_REDIS (container names) of the scripts. */
+export function sourceEnvVars(postgres: PostgresDatabase[], redis: RedisInstance[]): { BACKUP_POSTGRES: string; BACKUP_REDIS: string } {
     return {
-        ALERT_WEBHOOK_URL: alerts.webhookUrl,
-        ALERT_WEBHOOK_FORMAT: alerts.format,
-        ALERT_PREFIX: `[${app}/${environment}]`,
-        ALERT_REMINDER_MINUTES: String(alerts.reminderMinutes ?? DEFAULT_ALERT_REMINDER_MINUTES),
+        BACKUP_POSTGRES: postgres.map((p) => `${p.container}:${p.database}:${p.user}`).join(" "),
+        BACKUP_REDIS: redis.map((r) => r.container).join(" "),
     };
-}
-
-/** BACKUP_POSTGRES of the scripts: space-separated "<container>:<database>:<user>". */
-export function postgresEntries(pg: { container: string; database: string; user: string }[]): string {
-    return pg.map((p) => `${p.container}:${p.database}:${p.user}`).join(" ");
 }
 
 /**
@@ -230,24 +180,16 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<Sch
     validateBackupJobArgs(args);
     const covered = [...args.postgres.map((p) => `PostgreSQL ${p.database}`), ...args.redis.map((r) => `Redis ${r.container}`)];
     return {
-        unitName: `${args.app}-${args.environment}-backup`,
+        unitName: jobUnitName(args, "backup"),
         description: `${args.app} ${args.environment} backup of ${covered.join(", ")} to the backup bucket`,
-        onCalendar: args.onCalendar ?? DEFAULT_BACKUP_SCHEDULE,
-        files: {
-            "backup.sh": readJobScript("backup.sh"),
-            "restore.sh": readJobScript("restore.sh"),
-            "s3.sh": readJobScript("s3.sh"),
-            "db.sh": readJobScript("db.sh"),
-            "job.sh": readJobScript("job.sh"),
-            "notify.sh": readJobScript("notify.sh"),
-        },
+        onCalendar: args.onCalendar ?? BACKUP_SCHEDULES.schedule,
+        files: readScripts("backup.sh", "restore.sh", "s3.sh", "db.sh", "job.sh", "notify.sh"),
         entrypoint: "backup.sh",
-        environment: {
+        envVars: {
             DB_ACCESS: "docker",
-            BACKUP_POSTGRES: postgresEntries(args.postgres),
-            BACKUP_REDIS: args.redis.map((r) => r.container).join(" "),
-            ...targetEnvironment(args.target),
-            ...alertEnvironment(args.app, args.environment, args.alerts),
+            ...sourceEnvVars(args.postgres, args.redis),
+            ...targetEnvVars(args.target),
+            ...alertEnvVars(args, args.alerts),
         },
     };
 }

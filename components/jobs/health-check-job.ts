@@ -1,31 +1,15 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { JOBS_STATE_ROOT, RestartPolicy, ScheduledJob } from "./scheduled-job";
-import { alertEnvironment, BackupAlerts, validateAlerts } from "./backup-job";
+import { HEALTH_CHECK, HEALTH_CHECK_RESTART_POLICY, HEALTH_CHECK_TIMEOUT_SECONDS } from "../defaults";
+import { isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
+import { readScripts } from "../scripts";
+import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
+import { ScheduledJob } from "./scheduled-job";
+import { jobPaths } from "./systemd";
 
-/** Every minute: detection within a minute (mean 30 s); the 15 minutes of the CI-cron setups this replaces is the upper bound. */
-export const DEFAULT_HEALTH_CHECK_CALENDAR = "*-*-* *:*:00";
-/** Seconds restarted containers get to pass again before the alert (the replaced setups waited 30 s). */
-export const DEFAULT_RESTART_WAIT_SECONDS = 30;
-/** Restarts per container in any sliding hour before the job only alerts (prevents restart storms). */
-export const DEFAULT_RESTART_BUDGET_PER_HOUR = 3;
-/** TimeoutStartSec= of one run: probes (10 s per URL, 20 s per docker call) plus the restart wait, with room. */
-export const HEALTH_CHECK_TIMEOUT_SECONDS = 300;
-/**
- * The health check's restart policy: a run is retried only when it died (killed, timed out),
- * not when checks fail (exit 1: the alert is its answer) or it was not run (2, 3); the
- * per-minute timer itself makes 5 starts in the 300-s window.
- */
-export const HEALTH_CHECK_RESTART_POLICY: RestartPolicy = { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1, 2, 3, 4] };
-
-const NAME = /^[a-z0-9][a-z0-9-]*$/;
-// Docker's own rule for container names.
-const CONTAINER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
+/** Arguments of {@link HealthCheckJob}. */
 export interface HealthCheckJobArgs {
-    /** SSH connection to the VPS (VpsHost.connection); the user must be root. */
+    /** SSH connection to the VPS (VpsHost.connection); see ScheduledJobArgs.connection. */
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
     /** Install with `sudo -n` because the SSH user is not root (see ScheduledJobArgs.sudo). Default false. */
     readonly sudo?: boolean;
@@ -33,7 +17,7 @@ export interface HealthCheckJobArgs {
     readonly app: string;
     /** Environment name, `[a-z0-9][a-z0-9-]*`, e.g. "staging". */
     readonly environment: string;
-    /** systemd OnCalendar= expression; default "*-*-* *:*:00" (every minute). */
+    /** systemd OnCalendar= expression. Default {@link HEALTH_CHECK}.schedule ("*-*-* *:*:00", every minute). */
     readonly onCalendar?: string;
     /** Public URLs to probe from the VPS, each with the HTTP status it must answer and the container that serves it (restarted when it fails). */
     readonly urls: { url: string; expectStatus: number; container: pulumi.Input<string> }[];
@@ -43,37 +27,26 @@ export interface HealthCheckJobArgs {
     readonly postgres?: { container: string; user: string };
     /** `redis-cli ping` run with `docker exec` in this container; it is restarted when the answer is not PONG. */
     readonly redis?: { container: string };
-    /** Seconds restarted containers get to pass again before the alert; default 30. */
+    /** Seconds restarted containers get to pass again before the alert. Default {@link HEALTH_CHECK}.restartWaitSeconds (30). */
     readonly restartWaitSeconds?: number;
-    /** Restarts per container in any sliding hour; default 3. When spent, the job only alerts. */
+    /** Restarts per container in any sliding hour; when spent, the job only alerts. Default {@link HEALTH_CHECK}.restartBudgetPerHour (3). */
     readonly restartBudgetPerHour?: number;
     /** Probe URLs without verifying certificates (a staging ACME CA). Default false. */
     readonly insecureTls?: boolean;
     /** Where alerts go: the webhook URL (a secret), its body format and the reminder interval of a check that stays broken. */
-    readonly alerts: BackupAlerts;
+    readonly alerts: JobAlerts;
     /** Resources the install must wait for (the containers it checks). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The script files the job installs: the health check and the alert client and job helpers it sources. */
 export function healthCheckFiles(): Record<string, string> {
-    const dir = path.join(__dirname, "..", "scripts");
-    return {
-        "health-check.sh": fs.readFileSync(path.join(dir, "health-check.sh"), "utf8"),
-        "job.sh": fs.readFileSync(path.join(dir, "job.sh"), "utf8"),
-        "notify.sh": fs.readFileSync(path.join(dir, "notify.sh"), "utf8"),
-    };
-}
-
-/** `<app>-<environment>-health-check`. */
-export function healthCheckUnitName(app: string, environment: string): string {
-    return `${app}-${environment}-health-check`;
+    return readScripts("health-check.sh", "job.sh", "notify.sh");
 }
 
 /** Throws with a sentence naming the argument when the arguments cannot make a working job. */
-export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "connection" | "alerts" | "dependsOn"> & { alerts?: Pick<BackupAlerts, "format" | "reminderMinutes"> }): void {
-    if (!NAME.test(args.app)) throw new Error(`HealthCheckJob app "${args.app}" must match [a-z0-9][a-z0-9-]*`);
-    if (!NAME.test(args.environment)) throw new Error(`HealthCheckJob environment "${args.environment}" must match [a-z0-9][a-z0-9-]*`);
+export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "connection" | "alerts" | "dependsOn"> & { alerts?: Pick<JobAlerts, "format" | "reminderMinutes"> }): void {
+    validateUnitNameParts("HealthCheckJob", args);
     const where = `HealthCheckJob ${args.app}/${args.environment}`;
     if (args.urls.length === 0 && args.containers.length === 0 && !args.postgres && !args.redis) {
         throw new Error(`${where}: nothing to check (urls, containers, postgres and redis are all empty)`);
@@ -94,7 +67,7 @@ export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "conne
     ];
     for (const [field, c] of containers) {
         // Names Pulumi generates (Outputs) are valid Docker names by construction.
-        if (typeof c === "string" && !CONTAINER.test(c)) throw new Error(`${where}: ${field} "${c}" is not a Docker container name`);
+        if (typeof c === "string" && !isContainerName(c)) throw new Error(`${where}: ${field} "${c}" is not a Docker container name`);
     }
     if (args.postgres && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(args.postgres.user)) {
         throw new Error(`${where}: postgres.user "${args.postgres.user}" must be a plain role name`);
@@ -105,17 +78,16 @@ export function validateHealthCheckJobArgs(args: Omit<HealthCheckJobArgs, "conne
     if (args.alerts) validateAlerts(where, args.alerts);
 }
 
-/** The job's env file, as health-check.sh reads it (values may be secret Outputs). */
-export function healthCheckEnvironment(args: HealthCheckJobArgs): Record<string, pulumi.Input<string>> {
-    const unitName = healthCheckUnitName(args.app, args.environment);
+/** The job's env vars, as health-check.sh reads them (values may be secret Outputs). */
+export function healthCheckEnvVars(args: HealthCheckJobArgs): Record<string, pulumi.Input<string>> {
     const env: Record<string, pulumi.Input<string>> = {
         HC_URLS: pulumi.all(args.urls.map((u) => pulumi.interpolate`${u.url}|${u.expectStatus}|${u.container}`)).apply((l) => l.join(" ")),
         HC_CONTAINERS: pulumi.all(args.containers).apply((l) => l.join(" ")),
-        HC_RESTART_WAIT_SECONDS: String(args.restartWaitSeconds ?? DEFAULT_RESTART_WAIT_SECONDS),
-        HC_RESTART_BUDGET_PER_HOUR: String(args.restartBudgetPerHour ?? DEFAULT_RESTART_BUDGET_PER_HOUR),
+        HC_RESTART_WAIT_SECONDS: String(args.restartWaitSeconds ?? HEALTH_CHECK.restartWaitSeconds),
+        HC_RESTART_BUDGET_PER_HOUR: String(args.restartBudgetPerHour ?? HEALTH_CHECK.restartBudgetPerHour),
         HC_INSECURE_TLS: args.insecureTls ? "1" : "0",
-        HC_STATE_DIR: `${JOBS_STATE_ROOT}/${unitName}`,
-        ...alertEnvironment(args.app, args.environment, args.alerts),
+        HC_STATE_DIR: jobPaths(jobUnitName(args, "health-check")).stateDir,
+        ...alertEnvVars(args, args.alerts),
     };
     if (args.postgres) {
         env.HC_POSTGRES_CONTAINER = args.postgres.container;
@@ -138,7 +110,7 @@ export class HealthCheckJob extends pulumi.ComponentResource {
     constructor(name: string, args: HealthCheckJobArgs, opts: pulumi.ComponentResourceOptions = {}) {
         validateHealthCheckJobArgs(args);
         super("vps:index:HealthCheckJob", name, { environment: args.environment }, opts);
-        this.unitName = healthCheckUnitName(args.app, args.environment);
+        this.unitName = jobUnitName(args, "health-check");
 
         const job = new ScheduledJob(
             `${name}-job`,
@@ -147,10 +119,10 @@ export class HealthCheckJob extends pulumi.ComponentResource {
                 sudo: args.sudo,
                 unitName: this.unitName,
                 description: `Health check with auto-heal for ${args.app} ${args.environment}`,
-                onCalendar: args.onCalendar ?? DEFAULT_HEALTH_CHECK_CALENDAR,
+                onCalendar: args.onCalendar ?? HEALTH_CHECK.schedule,
                 files: healthCheckFiles(),
                 entrypoint: "health-check.sh",
-                environment: healthCheckEnvironment(args),
+                envVars: healthCheckEnvVars(args),
                 timeoutSeconds: HEALTH_CHECK_TIMEOUT_SECONDS,
                 restart: HEALTH_CHECK_RESTART_POLICY,
                 dependsOn: args.dependsOn,
