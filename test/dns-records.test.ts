@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMocks } from "../tools/synth/mocks";
+import { RecordingMocks, setEngineMocks } from "../tools/synth/mocks";
 import { capture, CapturedResource, unwrap } from "./helpers/pulumi";
 
 const RECORD = "cloudflare:index/dnsRecord:DnsRecord";
@@ -24,7 +24,7 @@ describe("DnsRecords", () => {
 
     before(async () => {
         mocks = new CountingMocks();
-        await pulumi.runtime.setMocks(mocks, "vps-stacks", "test", false);
+        await setEngineMocks(mocks, "vps-stacks", "test");
         mod = await import("../components/cloud/dns-records");
     });
 

@@ -72,3 +72,27 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return callResult(args.token, args.inputs);
     }
 }
+
+/**
+ * The URN the engine gives a resource: its type qualified by its parent's whole type chain,
+ * without the root stack's type (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`,
+ * as pulumi/pulumi pkg/resource/urn.go NewURN and the SDK's own `createUrn` build it).
+ */
+export function engineUrn(stack: string, project: string, parentUrn: string, type: string, name: string): string {
+    const parentType = parentUrn ? parentUrn.split("::")[2] : "pulumi:pulumi:Stack";
+    const qualified = parentType === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/**
+ * `pulumi.runtime.setMocks` with URNs as the engine makes them. The SDK's mock monitor
+ * qualifies a type with its parent's last type only, and a top-level one with the stack's
+ * (runtime/mocks.js newUrn), so a component's grandchildren would not change URN when the
+ * component's type did, and aliases (which the SDK builds from the parent's URN, in the
+ * engine's form) would not match the URNs they stand for.
+ */
+export async function setEngineMocks(mocks: pulumi.runtime.Mocks, project: string, stack: string): Promise<void> {
+    await pulumi.runtime.setMocks(mocks, project, stack, false);
+    const monitor = pulumi.runtime.getMonitor() as unknown as { newUrn(parent: string, type: string, name: string): string };
+    monitor.newUrn = (parent, type, name) => engineUrn(stack, project, parent, type, name);
+}

@@ -4,7 +4,7 @@
  * resource's props and explicitly set options, secrets redacted.
  *
  * It uses the SDK's mock API only: `setAllConfig` feeds the configuration,
- * `setMocks` installs {@link RecordingMocks}, `runInPulumiStack` creates the root stack
+ * `setEngineMocks` installs {@link RecordingMocks} (with the engine's URNs), `runInPulumiStack` creates the root stack
  * resource, and a stack transformation registered inside it sees every resource with
  * its type, name, props and options.
  */
@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { RecordingMocks } from "./mocks";
+import { RecordingMocks, setEngineMocks } from "./mocks";
 
 /**
  * The string every secret value is replaced with in the synth's output; a secret
@@ -32,7 +32,13 @@ export interface SynthOptions {
     replaceOnChanges: string[];
     /** URN of the explicit provider, if any. */
     provider: string | null;
-    aliases: number;
+    /**
+     * Former URNs of the resource, in full: its own `aliases` and those it inherits from its
+     * parent's, computed as the SDK computes them for an engine without alias specs
+     * (`allAliases` in @pulumi/pulumi resource.js). The engine moves a resource in the state
+     * from any of these URNs to `urn` instead of replacing it.
+     */
+    aliases: string[];
     additionalSecretOutputs: string[];
     /** The id of an existing resource this one adopts (`import`), or null. */
     import: string | null;
@@ -192,6 +198,19 @@ async function resolveList(value: unknown): Promise<unknown[]> {
 }
 
 /**
+ * The full former URNs of a resource, as the SDK computes them (runtime/resource.js when the
+ * engine takes no alias specs): its own `aliases` collapsed to URNs, plus every alias inherited
+ * from its parent's (a child named `<parent name>-x` follows a renamed parent), without repeats.
+ */
+async function aliasUrns(c: Captured): Promise<string[]> {
+    // The SDK's own parent: `opts.parent`, or the stack for a top-level resource.
+    const parent = (c.resource as any).__parentResource as pulumi.Resource;
+    const aliases = pulumi.allAliases(c.opts.aliases ?? [], c.name, c.type, parent, (parent as any).__name);
+    const urns: string[] = await Promise.all(aliases.map((a) => (a as any).promise()));
+    return [...new Set(urns)];
+}
+
+/**
  * Runs `programModule` (a path to require) under mocks with `stackConfig` and returns the
  * resource graph. The program runs once per process: Node caches modules.
  *
@@ -199,7 +218,7 @@ async function resolveList(value: unknown): Promise<unknown[]> {
  */
 export async function synthesize(programModule: string, stackConfig: StackConfig): Promise<SynthResult> {
     pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
-    await pulumi.runtime.setMocks(new RecordingMocks(), stackConfig.project, stackConfig.stack, false);
+    await setEngineMocks(new RecordingMocks(), stackConfig.project, stackConfig.stack);
 
     const captured: Captured[] = [];
     let programError: unknown;
@@ -220,12 +239,13 @@ export async function synthesize(programModule: string, stackConfig: StackConfig
 
     const resources: SynthResource[] = [];
     for (const c of captured) {
-        const [urn, parent, props, dependsOn, provider] = await Promise.all([
+        const [urn, parent, props, dependsOn, provider, aliases] = await Promise.all([
             urnOf(c.resource),
             c.opts.parent ? urnOf(c.opts.parent) : Promise.resolve(null),
             resolveRedacted(c.props ?? {}),
             resolveDependsOn(c.opts.dependsOn),
             c.opts.provider ? urnOf(c.opts.provider) : Promise.resolve(null),
+            aliasUrns(c),
         ]);
         resources.push({
             urn,
@@ -241,7 +261,7 @@ export async function synthesize(programModule: string, stackConfig: StackConfig
                 ignoreChanges: c.opts.ignoreChanges ?? [],
                 replaceOnChanges: c.opts.replaceOnChanges ?? [],
                 provider,
-                aliases: (c.opts.aliases ?? []).length,
+                aliases,
                 additionalSecretOutputs: c.opts.additionalSecretOutputs ?? [],
                 import: (c.opts as pulumi.CustomResourceOptions).import ?? null,
             },
