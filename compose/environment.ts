@@ -11,7 +11,7 @@ import { RedisService } from "../components/services/redis-service";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
-import { BackupBucket } from "../components/cloud/backup-storage";
+import { BackupStorage } from "../components/cloud/backup-storage";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
@@ -178,7 +178,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
 
     // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
     const storage = cfg.backupStorage
-        ? new BackupBucket(`${prefix}-backups`, {
+        ? new BackupStorage(`${prefix}-backups`, {
               app,
               environment,
               store: cfg.backupStorage.store,
@@ -199,7 +199,10 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     // With protected data (production), an accidental `pulumi destroy` must delete nothing,
     // not the whole service before it stops at the protected volumes: see DestroyGuard.
     if (cfg.protectData) {
-        const covers: (pulumi.Resource | undefined)[] = [host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, jobs.backup, jobs.restoreCheck, jobs.healthCheck];
+        const covers: (pulumi.Resource | undefined)[] = [
+            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage],
+            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck],
+        ];
         new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
     }
 
@@ -214,7 +217,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
         jobTimers: [
             ...(jobs.backup ? [jobs.backup.timerName] : []),
-            ...(jobs.restoreCheck?.timerNames ?? []),
+            ...(jobs.restoreCheck ? [jobs.restoreCheck.timerName] : []),
+            ...(jobs.freshnessCheck ? [jobs.freshnessCheck.timerName] : []),
             jobs.healthCheck.timerName,
         ],
         dnsRecords: dns?.hostnames ?? [],

@@ -4,6 +4,7 @@
  * VPS that comes and goes with the environment.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { BackupFreshnessCheck } from "../components/jobs/backup-freshness-check";
 import { BackupJob, BackupTarget } from "../components/jobs/backup-job";
 import { HealthCheckJob } from "../components/jobs/health-check-job";
 import { PostgresService } from "../components/services/postgres-service";
@@ -29,14 +30,16 @@ export interface JobTargets {
 export interface EnvironmentJobs {
     backup?: BackupJob;
     restoreCheck?: RestoreCheck;
+    freshnessCheck?: BackupFreshnessCheck;
     healthCheck: HealthCheckJob;
 }
 
 /**
- * Builds the backup, restore-check and health-check jobs of an environment. Wherever there is a
- * backup job there is a RestoreCheck: its weekly restore job restores every PostgreSQL backup
- * and load-tests every Redis snapshot, its daily freshness check ages both. Alerts of every
- * job go to the one webhook; a problem that lasts is reminded every alerts.reminderMinutes.
+ * Builds the backup, restore-check, freshness-check and health-check jobs of an environment.
+ * Wherever there is a backup job there is a RestoreCheck, whose weekly job restores every
+ * PostgreSQL backup and load-tests every Redis snapshot, and a BackupFreshnessCheck, whose
+ * daily job ages both. Alerts of every job go to the one webhook; a problem that lasts is
+ * reminded every alerts.reminderMinutes.
  */
 export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
     const { app, environment } = cfg;
@@ -54,6 +57,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
 
     let backup: BackupJob | undefined;
     let restoreCheck: RestoreCheck | undefined;
+    let freshnessCheck: BackupFreshnessCheck | undefined;
     if (t.backupTarget && (t.postgres || t.redis)) {
         const pg = t.postgres && cfg.postgres
             ? [{ container: t.postgres.containerName, database: cfg.postgres.database, user: cfg.postgres.user, volume: t.postgres.data.volumeName }]
@@ -70,17 +74,23 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             },
             opts,
         );
-        restoreCheck = new RestoreCheck(
-            `${prefix}-restore-check`,
+        const checked = {
+            ...common,
+            postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
+            redis: t.redis ? [{ container: t.redis.containerName }] : [],
+            target: t.backupTarget,
+            maxBackupAgeHours: cfg.backup.maxAgeHours,
+            dependsOn: dataContainers,
+        };
+        const restoreCheckName = `${prefix}-restore-check`;
+        restoreCheck = new RestoreCheck(restoreCheckName, { ...checked, onCalendar: cfg.backup.restoreCheckSchedule }, opts);
+        freshnessCheck = new BackupFreshnessCheck(
+            `${prefix}-backup-freshness`,
             {
-                ...common,
-                onCalendar: cfg.backup.restoreCheckSchedule,
-                freshnessOnCalendar: cfg.backup.freshnessCheckSchedule,
-                postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
-                redis: t.redis ? [{ container: t.redis.containerName }] : [],
-                target: t.backupTarget,
-                maxBackupAgeHours: cfg.backup.maxAgeHours,
-                dependsOn: dataContainers,
+                ...checked,
+                onCalendar: cfg.backup.freshnessCheckSchedule,
+                // Until issue 14 the RestoreCheck installed this job as its child `<name>-freshness-job`.
+                jobAliases: [{ name: `${restoreCheckName}-freshness-job`, parent: restoreCheck }],
             },
             opts,
         );
@@ -108,5 +118,5 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
         },
         opts,
     );
-    return { backup, restoreCheck, healthCheck };
+    return { backup, restoreCheck, freshnessCheck, healthCheck };
 }

@@ -74,4 +74,26 @@ describe("URN stability: the shipped stacks before and after the layout change",
             }
         });
     }
+
+    it("aliases exactly the renamed BackupStorage (with the children it created) and the freshness job moved out of RestoreCheck", () => {
+        for (const stack of STACKS) {
+            const { aliased } = urnFates(fixture(stack), results[stack]);
+            const short = (urn: string) => urn.split("::").slice(2).join("::");
+            const moved = [...aliased].map(([from, to]) => `${short(from)} -> ${short(to)}`).sort();
+            const bucketChildren = fixture(stack).filter((r) => r.type !== "vps:index:BackupBucket" && r.parent?.endsWith(`vps:index:BackupBucket::shop-${stack}-backups`));
+            assert.ok(bucketChildren.length >= 10, `${stack}: the bucket's children`);
+            for (const child of bucketChildren) {
+                assert.ok(moved.includes(`${short(child.urn)} -> ${short(child.urn).replace("vps:index:BackupBucket$", "vps:index:BackupStorage$")}`), `${stack}: ${child.name}`);
+            }
+            assert.deepEqual(
+                moved.filter((m) => !m.startsWith("vps:index:BackupBucket$")),
+                [
+                    `vps:index:BackupBucket::shop-${stack}-backups -> vps:index:BackupStorage::shop-${stack}-backups`,
+                    `vps:index:RestoreCheck$vps:index:ScheduledJob$command:remote:Command::shop-${stack}-restore-check-freshness-job-install -> vps:index:BackupFreshnessCheck$vps:index:ScheduledJob$command:remote:Command::shop-${stack}-backup-freshness-job-install`,
+                    `vps:index:RestoreCheck$vps:index:ScheduledJob::shop-${stack}-restore-check-freshness-job -> vps:index:BackupFreshnessCheck$vps:index:ScheduledJob::shop-${stack}-backup-freshness-job`,
+                ],
+                stack,
+            );
+        }
+    });
 });

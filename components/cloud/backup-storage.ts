@@ -18,8 +18,8 @@ export interface BackupRetention {
     readonly abortIncompleteUploadDays: number;
 }
 
-/** Arguments of {@link BackupBucket}. */
-export interface BackupBucketArgs {
+/** Arguments of {@link BackupStorage}. */
+export interface BackupStorageArgs {
     /** Application name, e.g. "shop"; first part of the bucket name and of the key prefix. */
     readonly app: string;
     /** Environment name, e.g. "staging". */
@@ -47,8 +47,8 @@ export interface BackupBucketArgs {
 }
 
 /** Throws with a sentence naming the argument when the bucket cannot be built as given. */
-export function validateBackupBucketArgs(name: string, args: BackupBucketArgs): void {
-    const owner = `BackupBucket ${name}`;
+export function validateBackupStorageArgs(name: string, args: BackupStorageArgs): void {
+    const owner = `BackupStorage ${name}`;
     const r = args.retention;
     for (const key of ["dailyDays", "weeklyDays", "monthlyDays", "noncurrentVersionDays", "abortIncompleteUploadDays"] as const) {
         if (!Number.isInteger(r[key]) || r[key] < 1) throw new Error(`${owner}: retention.${key} must be a whole number of days, at least 1`);
@@ -177,8 +177,12 @@ export function tlsOnlyPolicy(bucketArn: string): PolicyDocument {
  * up again after a destroy re-attaches its exact-named bucket with `adoptExisting`.
  *
  * With an S3-compatible store it creates nothing: bucket and credential come from args.
+ *
+ * Its type was `vps:index:BackupBucket` until issue 14 (it creates no bucket for an
+ * S3-compatible store); that type is an alias, so a deployed stack moves the component and
+ * every resource under it instead of replacing them (children inherit the alias).
  */
-export class BackupBucket extends pulumi.ComponentResource {
+export class BackupStorage extends pulumi.ComponentResource {
     /** What the backup job needs: bucket, prefix, region, endpoint and the credential (secret). */
     readonly target: BackupTarget;
     /** The bucket name. */
@@ -190,14 +194,14 @@ export class BackupBucket extends pulumi.ComponentResource {
     /** The backup job's IAM user (undefined for an S3-compatible store). */
     readonly writer?: aws.iam.User;
 
-    constructor(name: string, args: BackupBucketArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        validateBackupBucketArgs(name, args);
+    constructor(name: string, args: BackupStorageArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        validateBackupStorageArgs(name, args);
         const prefix = bucketKeyPrefix(args);
         super(
-            "vps:index:BackupBucket",
+            "vps:index:BackupStorage",
             name,
             { app: args.app, environment: args.environment, store: args.store, region: args.region, endpoint: args.endpoint, prefix },
-            opts,
+            { ...opts, aliases: [...(opts.aliases ?? []), { type: "vps:index:BackupBucket" }] },
         );
         this.prefix = prefix;
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { BACKUP_SCHEDULES, FRESHNESS_CHECK_TIMEOUT_SECONDS, MAX_BACKUP_AGE_HOURS } from "../defaults";
+import { BACKUP_SCHEDULES, MAX_BACKUP_AGE_HOURS } from "../defaults";
 import { EnvironmentName, jobUnitName, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
@@ -89,10 +89,7 @@ export function backupCheckProps(args: Omit<BackupCheckArgs, "connection">): Rec
 }
 
 /** Arguments of {@link RestoreCheck}; `onCalendar` defaults to {@link BACKUP_SCHEDULES}.restoreCheckSchedule ("Sun *-*-* 05:00:00 UTC"). */
-export interface RestoreCheckArgs extends BackupCheckArgs {
-    /** systemd OnCalendar= of the daily backup freshness check. Default {@link BACKUP_SCHEDULES}.freshnessCheckSchedule ("*-*-* 06:00:00 UTC"). */
-    readonly freshnessOnCalendar?: string;
-}
+export type RestoreCheckArgs = BackupCheckArgs;
 
 /**
  * The weekly ScheduledJob a RestoreCheck installs, minus the connection and dependsOn: unit
@@ -114,27 +111,6 @@ export function restoreCheckSpec(args: Omit<RestoreCheckArgs, "connection">): Om
 }
 
 /**
- * The daily ScheduledJob a RestoreCheck installs, minus the connection and dependsOn: unit
- * `<app>-<env>-backup-freshness` running the same restore-check.sh with
- * RESTORE_CHECK_MODE=freshness: it lists the bucket and alerts when the newest complete backup
- * of a database or Redis instance is missing or older than `maxBackupAgeHours`; it downloads
- * and restores nothing, and a pass goes to the journal only.
- */
-export function freshnessCheckSpec(args: Omit<RestoreCheckArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
-    validateBackupCheckArgs("RestoreCheck", args);
-    const covered = [...args.postgres.map((p) => `PostgreSQL ${p.database}`), ...(args.redis ?? []).map((r) => `Redis ${r.container}`)];
-    return {
-        unitName: jobUnitName(args, "backup-freshness"),
-        description: `${args.app} ${args.environment} freshness check of the newest backup of ${covered.join(", ")}`,
-        onCalendar: args.freshnessOnCalendar ?? BACKUP_SCHEDULES.freshnessCheckSchedule,
-        files: backupCheckFiles(),
-        entrypoint: "restore-check.sh",
-        timeoutSeconds: FRESHNESS_CHECK_TIMEOUT_SECONDS,
-        envVars: { RESTORE_CHECK_MODE: "freshness", ...backupCheckEnvVars(args) },
-    };
-}
-
-/**
  * The weekly proof that an environment's backups restore: a systemd timer
  * `<app>-<env>-restore-check` that fetches the newest complete backup of each database and
  * Redis instance, verifies its SHA-256 (falling back to the newest that verifies, and alerting
@@ -148,29 +124,17 @@ export class RestoreCheck extends pulumi.ComponentResource {
     readonly unitName: string;
     /** `<unitName>.timer`. */
     readonly timerName: string;
-    /** `<app>-<env>-backup-freshness.timer`. */
-    readonly freshnessTimerName: string;
-    /** Every timer it installs: the restore check's, then the freshness check's. */
-    readonly timerNames: string[];
 
     constructor(name: string, args: RestoreCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const restoreSpec = restoreCheckSpec(args);
-        const freshnessSpec = freshnessCheckSpec(args);
+        const spec = restoreCheckSpec(args);
         super("vps:index:RestoreCheck", name, backupCheckProps(args), opts);
-        const common = { connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn };
-        // The weekly job keeps the child name it had before the freshness job existed, so existing stacks keep its URN.
-        const restoreJob = new ScheduledJob(`${name}-job`, { ...restoreSpec, ...common }, { parent: this });
-        const freshnessJob = new ScheduledJob(`${name}-freshness-job`, { ...freshnessSpec, ...common }, { parent: this });
-        this.unitName = restoreJob.unitName;
-        this.timerName = restoreJob.timerName;
-        this.freshnessTimerName = freshnessJob.timerName;
-        this.timerNames = [restoreJob.timerName, freshnessJob.timerName];
-        this.registerOutputs({
-            environment: args.environment,
-            unitName: this.unitName,
-            timerName: this.timerName,
-            freshnessTimerName: this.freshnessTimerName,
-            timerNames: this.timerNames,
-        });
+        const job = new ScheduledJob(
+            `${name}-job`,
+            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
+            { parent: this },
+        );
+        this.unitName = job.unitName;
+        this.timerName = job.timerName;
+        this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }

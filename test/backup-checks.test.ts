@@ -16,15 +16,22 @@ function installedUnits(create: string): Record<string, string> {
     return units;
 }
 
-describe("RestoreCheck", () => {
+/**
+ * The two checks of an environment's backups, both running restore-check.sh: the weekly
+ * RestoreCheck and the daily BackupFreshnessCheck, built side by side from the same arguments
+ * (as compose/jobs.ts builds them).
+ */
+describe("RestoreCheck and BackupFreshnessCheck", () => {
     let mod: typeof import("../components/jobs/restore-check");
+    let fresh: typeof import("../components/jobs/backup-freshness-check");
 
     before(async () => {
         await useMocks();
         mod = await import("../components/jobs/restore-check");
+        fresh = await import("../components/jobs/backup-freshness-check");
     });
 
-    const baseArgs = (): import("../components/jobs/restore-check").RestoreCheckArgs => ({
+    const baseArgs = (): import("../components/jobs/restore-check").BackupCheckArgs => ({
         connection: { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") },
         app: "shop",
         environment: "production",
@@ -41,9 +48,11 @@ describe("RestoreCheck", () => {
         alerts: { webhookUrl: pulumi.secret("https://hooks.slack.example/services/T/B/secret-token"), format: "slack" },
     });
 
-    async function build(name: string, args = baseArgs()) {
+    /** A RestoreCheck `<name>` and a BackupFreshnessCheck `<name>-freshness` (its job: `<name>-freshness-job`). */
+    async function build(name: string, args = baseArgs(), freshnessOnCalendar?: string) {
         const { resources: captured, opts } = capture();
         const component = new mod.RestoreCheck(name, args, opts);
+        const freshnessCheck = new fresh.BackupFreshnessCheck(`${name}-freshness`, { ...args, onCalendar: freshnessOnCalendar }, opts);
         // Each ScheduledJob `<name>-<job>` installs through one remote command `<name>-<job>-install`.
         const installOf = async (job: string) => {
             const cmd = captured.find((c) => c.type === "command:remote:Command" && c.name === `${name}-${job}-install`);
@@ -60,18 +69,22 @@ describe("RestoreCheck", () => {
         // Without a PostgreSQL database there is no restore job: `restore` is undefined then.
         const restore = captured.some((c) => c.name === `${name}-job-install`) ? await installOf("job") : undefined;
         const freshness = await installOf("freshness-job");
-        return { component, captured, restore, freshness };
+        return { component, freshnessCheck, captured, restore, freshness };
     }
 
-    it("registers as vps:index:RestoreCheck naming the databases and Redis instances it checks", async () => {
+    it("registers as vps:index:RestoreCheck and vps:index:BackupFreshnessCheck naming the databases and Redis instances they check", async () => {
         const { captured } = await build("r-props");
+        const props = { environment: "production", databases: ["shop"], redis: ["shop-production-redis"] };
         const self = captured.find((c) => c.name === "r-props");
         assert.equal(self?.type, "vps:index:RestoreCheck");
-        assert.deepEqual(self?.props, { environment: "production", databases: ["shop"], redis: ["shop-production-redis"] });
+        assert.deepEqual(self?.props, props);
+        const freshnessSelf = captured.find((c) => c.name === "r-props-freshness");
+        assert.equal(freshnessSelf?.type, "vps:index:BackupFreshnessCheck");
+        assert.deepEqual(freshnessSelf?.props, props);
     });
 
-    it("installs the weekly <app>-<env>-restore-check and the daily <app>-<env>-backup-freshness ScheduledJobs as its children", async () => {
-        const { component, captured } = await build("r-job");
+    it("installs the weekly <app>-<env>-restore-check and the daily <app>-<env>-backup-freshness ScheduledJobs, each as its component's child", async () => {
+        const { component, freshnessCheck, captured } = await build("r-job");
         const jobs = captured.filter((c) => c.type === "vps:index:ScheduledJob");
         assert.deepEqual(
             jobs.map((j) => [j.name, j.props.unitName, j.props.onCalendar]),
@@ -80,16 +93,24 @@ describe("RestoreCheck", () => {
                 ["r-job-freshness-job", "shop-production-backup-freshness", "*-*-* 06:00:00 UTC"],
             ],
         );
-        for (const j of jobs) {
-            assert.equal(j.opts.parent, component, j.name);
-        }
+        assert.equal(jobs[0].opts.parent, component);
+        assert.equal(jobs[1].opts.parent, freshnessCheck);
         assert.equal(component.timerName, "shop-production-restore-check.timer");
-        assert.equal(component.freshnessTimerName, "shop-production-backup-freshness.timer");
-        assert.deepEqual(component.timerNames, ["shop-production-restore-check.timer", "shop-production-backup-freshness.timer"]);
+        assert.equal(freshnessCheck.timerName, "shop-production-backup-freshness.timer");
+    });
+
+    it("gives the freshness job the former URNs it is given, so a stack that had it under the RestoreCheck keeps it", async () => {
+        const { resources: captured, opts } = capture();
+        const restoreCheck = new mod.RestoreCheck("r-alias", baseArgs(), opts);
+        new fresh.BackupFreshnessCheck("r-alias-fresh", { ...baseArgs(), jobAliases: [{ name: "r-alias-freshness-job", parent: restoreCheck }] }, opts);
+        const job = captured.find((c) => c.name === "r-alias-fresh-job")!;
+        assert.deepEqual(job.opts.aliases, [{ name: "r-alias-freshness-job", parent: restoreCheck }]);
+        const urns = await Promise.all(pulumi.allAliases(job.opts.aliases!, job.name, job.type, job.opts.parent!, "r-alias-fresh").map((a) => unwrap(a)));
+        assert.deepEqual(urns, ["urn:pulumi:test::vps-stacks::vps:index:RestoreCheck$vps:index:ScheduledJob::r-alias-freshness-job"]);
     });
 
     it("uses the schedules it is given, each on its own job", async () => {
-        const { captured } = await build("r-cal", { ...baseArgs(), onCalendar: "Sat *-*-* 04:00:00 UTC", freshnessOnCalendar: "*-*-* 07:30:00 UTC" });
+        const { captured } = await build("r-cal", { ...baseArgs(), onCalendar: "Sat *-*-* 04:00:00 UTC" }, "*-*-* 07:30:00 UTC");
         const calendar = (suffix: string) => captured.find((c) => c.type === "vps:index:ScheduledJob" && c.name === `r-cal-${suffix}`)?.props.onCalendar;
         assert.equal(calendar("job"), "Sat *-*-* 04:00:00 UTC");
         assert.equal(calendar("freshness-job"), "*-*-* 07:30:00 UTC");
@@ -105,7 +126,7 @@ describe("RestoreCheck", () => {
             }
         }
         assert.equal(mod.restoreCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
-        assert.equal(mod.freshnessCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
+        assert.equal(fresh.freshnessCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
     });
 
     it("writes the restore job's env file: restore mode (the script's default), PostgreSQL and Redis, the default 26-hour freshness limit", async () => {
@@ -185,7 +206,7 @@ describe("RestoreCheck", () => {
     });
 
     it("without a PostgreSQL database still installs the weekly job, which load-tests the Redis snapshots", async () => {
-        const { component, captured, restore, freshness } = await build("r-redis", { ...baseArgs(), postgres: [] });
+        const { component, freshnessCheck, captured, restore, freshness } = await build("r-redis", { ...baseArgs(), postgres: [] });
         assert.deepEqual(
             captured.filter((c) => c.type === "vps:index:ScheduledJob").map((c) => c.props.unitName),
             ["shop-production-restore-check", "shop-production-backup-freshness"],
@@ -194,7 +215,7 @@ describe("RestoreCheck", () => {
         assert.equal(restore!.env.BACKUP_REDIS, "shop-production-redis");
         assert.equal(freshness.env.BACKUP_REDIS, "shop-production-redis");
         assert.equal(component.timerName, "shop-production-restore-check.timer");
-        assert.deepEqual(component.timerNames, ["shop-production-restore-check.timer", "shop-production-backup-freshness.timer"]);
+        assert.equal(freshnessCheck.timerName, "shop-production-backup-freshness.timer");
     });
 
     it("without Redis sources the freshness job checks the PostgreSQL backups only", async () => {
@@ -218,6 +239,7 @@ describe("RestoreCheck", () => {
         ];
         for (const [override, message] of cases) {
             assert.throws(() => new mod.RestoreCheck("r-invalid", { ...a, ...override }), message);
+            assert.throws(() => new fresh.BackupFreshnessCheck("r-invalid-freshness", { ...a, ...override }), message);
         }
     });
 });

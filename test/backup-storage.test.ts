@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { capture, CapturedResource, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
 
 type Mod = typeof import("../components/cloud/backup-storage");
-type Args = import("../components/cloud/backup-storage").BackupBucketArgs;
+type Args = import("../components/cloud/backup-storage").BackupStorageArgs;
 
 const S3 = "aws:s3/";
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -18,7 +19,7 @@ const awsArgs = (over: Partial<Args> = {}): Args => ({
     ...over,
 });
 
-describe("BackupBucket", () => {
+describe("BackupStorage", () => {
     let mod: Mod;
     let backupJob: typeof import("../components/jobs/backup-job");
 
@@ -30,7 +31,7 @@ describe("BackupBucket", () => {
 
     function build(name: string, over: Partial<Args> = {}) {
         const c = capture();
-        const component = new mod.BackupBucket(name, awsArgs(over), c.opts);
+        const component = new mod.BackupStorage(name, awsArgs(over), c.opts);
         const of = (type: string) => find(c.resources, type);
         return { component, resources: c.resources, of };
     }
@@ -186,9 +187,17 @@ describe("BackupBucket", () => {
         assert.doesNotThrow(() => backupJob.validateBackupTarget("BackupJob", t), "the backup job accepts the target");
     });
 
+    it("is vps:index:BackupStorage, with its former type vps:index:BackupBucket as an alias that its children inherit", async () => {
+        const { component, resources } = build("b-alias");
+        assert.deepEqual(resources.find((r) => r.name === "b-alias")?.opts.aliases, [{ type: "vps:index:BackupBucket" }]);
+        const bucket = resources.find((r) => r.type === BUCKET)!;
+        const urns = await Promise.all(pulumi.allAliases(bucket.opts.aliases ?? [], bucket.name, bucket.type, component, "b-alias").map((a) => unwrap(a)));
+        assert.ok(urns.includes("urn:pulumi:test::vps-stacks::vps:index:BackupBucket$aws:s3/bucket:Bucket::b-alias-bucket"), urns.join("\n"));
+    });
+
     it("gives every child the component as parent and a name derived from the component's", () => {
         const { component, resources } = build("b-tree");
-        assert.deepEqual(resources.filter((r) => r.name === "b-tree").map((r) => r.type), ["vps:index:BackupBucket"]);
+        assert.deepEqual(resources.filter((r) => r.name === "b-tree").map((r) => r.type), ["vps:index:BackupStorage"]);
         for (const r of resources.filter((x) => x.name !== "b-tree")) {
             assert.equal(r.opts.parent, component, r.name);
             assert.ok(r.name.startsWith("b-tree-"), r.name);
@@ -207,7 +216,7 @@ describe("BackupBucket", () => {
 
         it("creates no AWS resource", () => {
             const { resources } = build("c-none", compatible());
-            assert.deepEqual(resources.map((r) => r.type), ["vps:index:BackupBucket"]);
+            assert.deepEqual(resources.map((r) => r.type), ["vps:index:BackupStorage"]);
         });
 
         it("exposes the store's endpoint, bucket, prefix and credential, both keys as secrets", async () => {
