@@ -16,7 +16,8 @@ import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/clo
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
 import { namePrefix } from "../components/naming";
-import { EnvironmentConfig } from "../config/parse";
+import { dependencyOrder } from "../config/dependency-order";
+import { EnvironmentConfig } from "../config/types";
 import { buildJobs } from "./jobs";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */
@@ -41,22 +42,12 @@ export interface EnvironmentOutputs {
     backupTarget?: BackupTarget;
 }
 
-/** Orders service names so that every service comes after the ones it depends on. */
-export function dependencyOrder(services: EnvironmentConfig["services"]): string[] {
-    const ordered: string[] = [];
-    const state = new Map<string, "visiting" | "done">();
-    const visit = (name: string, chain: string[]) => {
-        if (state.get(name) === "done" || !(name in services)) return;
-        if (state.get(name) === "visiting") {
-            throw new Error(`services.${name}.dependsOn: dependency cycle ${[...chain, name].join(" -> ")}`);
-        }
-        state.set(name, "visiting");
-        for (const dep of services[name].dependsOn) visit(dep, [...chain, name]);
-        state.set(name, "done");
-        ordered.push(name);
-    };
-    for (const name of Object.keys(services).sort()) visit(name, []);
-    return ordered;
+/** Service names in creation order: every service after the ones it depends on. */
+function serviceOrder(services: EnvironmentConfig["services"]): string[] {
+    const { order, cycle } = dependencyOrder(Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.dependsOn])));
+    // The config rejects a cycle (config/services.ts); this guards a config built by hand.
+    if (cycle) throw new Error(`services.${cycle[0]}.dependsOn: dependency cycle ${cycle.join(" -> ")}`);
+    return order;
 }
 
 /** Builds every resource of one environment from its configuration. */
@@ -129,7 +120,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     dataVolumeNames.push(proxy.acme.volumeName);
 
     const services: Record<string, Service> = {};
-    for (const name of dependencyOrder(cfg.services)) {
+    for (const name of serviceOrder(cfg.services)) {
         const svc = cfg.services[name];
         const usesData = svc.dependsOn.some((d) => d === "postgres" || d === "redis");
         const networks: ServiceNetwork[] = [{ name: network.edge.name, aliases: [name] }];

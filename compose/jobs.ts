@@ -13,7 +13,7 @@ import { RestoreCheck } from "../components/jobs/restore-check";
 import { Service } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
 import { namePrefix } from "../components/naming";
-import { EnvironmentConfig } from "../config/parse";
+import { EnvironmentConfig } from "../config/types";
 
 /** What the jobs act on. */
 export interface JobTargets {

@@ -50,7 +50,7 @@ export const noPlainSecretEnv = defineRule({
     name: "no-plain-secret-env",
     description:
         "No environment variable (container `envs`, command `environment`) whose name looks like a secret (PASSWORD, SECRET, TOKEN, KEY, ...) holds a plain value, and no plain variable holds a URL with a password in it (`postgres://user:pass@host`): both must come from an encrypted stack secret (`services.<name>.secretEnv`). " +
-        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values and skips the URL check; the offline synth, which sees secrets redacted, rejects every non-secret value. The stack config check (config/parse.ts) applies the same name and URL rules before either runs.",
+        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values and skips the URL check; the offline synth, which sees secrets redacted, rejects every non-secret value. The stack config check (config/services.ts) applies the same name and URL rules before either runs.",
     enforcementLevel: "mandatory",
     defaults,
     configSchema: configSchema(defaults, {

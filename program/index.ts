@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { buildEnvironment } from "../compose/environment";
-import { ConfigError } from "../config/parse";
+import { ConfigError } from "../config/types";
 import { loadEnvironmentConfig } from "./stack-config";
 
 function load() {

@@ -4,7 +4,8 @@
  * slices of the typed result.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentConfig, parseEnvironmentConfig, PROJECT } from "../config/parse";
+import { parseEnvironmentConfig, PROJECT } from "../config/parse";
+import { EnvironmentConfig } from "../config/types";
 
 // `isConfigSecret` is how the SDK's own `Config` tells a secret key from a plain one
 // (it reads PULUMI_CONFIG_SECRET_KEYS, which both the CLI and `setAllConfig` fill). It

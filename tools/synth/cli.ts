@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { ConfigError } from "../../config/parse";
+import { ConfigError } from "../../config/types";
 import { formatTree, readProjectName, readStackConfigFile, synthesize, SynthInputError } from "./synthesize";
 import { formatViolations, runPolicyPack } from "../../policies/synth-check";
 
