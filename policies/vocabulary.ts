@@ -1,26 +1,29 @@
 /**
- * The shared vocabulary of the policy pack: a rule is a pure function over a resource view
- * (type, name, URN, props, options), so the same rule runs under `pulumi preview --policy-pack`
- * (through `adapters.ts`) and over the offline synth's JSON (through `evaluateSynth`).
+ * The shared vocabulary of the policy pack: what a policy is (a pure function over a resource
+ * view: type, name, URN, props, options), so the same policy runs under `pulumi preview
+ * --policy-pack` (through `adapters.ts`) and over the offline synth's JSON (through
+ * `evaluateSynth`), and the readers every policy uses (types, labels, values).
  *
- * Nothing here imports `@pulumi/policy` or a provider SDK: rules match on type tokens, so the
- * pack stays small and its rules can be called directly from tests.
+ * Nothing here imports `@pulumi/policy` or a provider SDK: policies match on type tokens, so
+ * the pack stays small and its policies can be called directly from tests. The one import
+ * outside the pack's folder, the ownership label keys, is dependency-free.
  */
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { LABEL } from "../components/docker/labels";
 
 /** What a violation does: `mandatory` fails the preview (and the synth), `advisory` only warns. */
 export type EnforcementLevel = "advisory" | "mandatory" | "disabled";
 
 /**
  * Marks a property whose value is not known yet (during `pulumi preview`, e.g. an image id that
- * exists only after the pull). Rules do not judge unknown values; the synth sees resolved ones.
+ * exists only after the pull). Policies do not judge unknown values; the synth sees resolved ones.
  */
 export const UNKNOWN: unique symbol = Symbol.for("vps-stacks-policies.unknown");
 
 /** The synth writes every secret value as this string. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
-/** The resource options a rule may look at. `retainOnDelete` is only known to the synth. */
+/** The resource options a policy may look at. `retainOnDelete` is only known to the synth. */
 export interface PolicyResourceOptions {
     protect?: boolean;
     /** Not exposed by `@pulumi/policy` 1.21 (`PolicyResourceOptions` has no such field): undefined there. */
@@ -40,10 +43,10 @@ export interface PolicyResourceView {
 }
 
 /**
- * Where a rule runs. `synth` sees secrets as `"[secret]"` and knows `retainOnDelete`;
+ * Where a policy runs. `synth` sees secrets as `"[secret]"` and knows `retainOnDelete`;
  * `pulumi-policy` sees secrets in plain text (pulumi/pulumi-policy#241) and no `retainOnDelete`.
  */
-export interface RuleContext {
+export interface PolicyContext {
     source: "synth" | "pulumi-policy";
     /** The stack name when the caller knows it (the synth does); labels take precedence. */
     stackName?: string;
@@ -54,49 +57,49 @@ export interface StackViolation {
     message: string;
 }
 
-/** The `configSchema` shape `@pulumi/policy` expects (kept structural so rules need no import of it). */
-export interface RuleConfigSchema {
+/** The `configSchema` shape `@pulumi/policy` expects (kept structural so policies need no import of it). */
+export interface PolicyConfigSchema {
     properties: Record<string, PolicyConfigJSONSchema>;
     required?: string[];
 }
 
-export interface Rule<C extends object = Record<string, unknown>> {
+export interface Policy<C extends object = Record<string, unknown>> {
     /** kebab-case, unique in the pack; also the key of its config in the pack's config file. */
     name: string;
     /** What it checks and why, for a reviewer reading `pulumi preview` output. */
     description: string;
     enforcementLevel: EnforcementLevel;
-    configSchema: RuleConfigSchema;
+    configSchema: PolicyConfigSchema;
     /** The configuration used when the pack's config does not set a key; mirrors `configSchema` defaults. */
     defaults: C;
     /**
-     * True when the rule needs data `@pulumi/policy` does not expose (e.g. `retainOnDelete`):
+     * True when the policy needs data `@pulumi/policy` does not expose (e.g. `retainOnDelete`):
      * it is left out of the `PolicyPack` and runs only in the synth.
      */
     synthOnly?: boolean;
     /** One message per violation; each message says how to fix it. */
-    validateResource?(r: PolicyResourceView, config: C, ctx: RuleContext): string[];
+    validateResource?(r: PolicyResourceView, config: C, ctx: PolicyContext): string[];
     /** Checks across resources; `urn` names the offending resource when there is one. */
-    validateStack?(resources: PolicyResourceView[], config: C, ctx: RuleContext): StackViolation[];
+    validateStack?(resources: PolicyResourceView[], config: C, ctx: PolicyContext): StackViolation[];
 }
 
-// The pack holds rules of different config types side by side.
+// The pack holds policies of different config types side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyRule = Rule<any>;
+export type AnyPolicy = Policy<any>;
 
-/** Type-checks a rule's callbacks against its own defaults. */
-export function defineRule<C extends object>(rule: Rule<C>): Rule<C> {
-    return rule;
+/** Type-checks a policy's callbacks against its own defaults. */
+export function definePolicy<C extends object>(policy: Policy<C>): Policy<C> {
+    return policy;
 }
 
 /**
- * Builds a rule's `configSchema` from its defaults and a description of each key, so the
- * schema's `default`s can never drift from the defaults the rules actually use.
+ * Builds a policy's `configSchema` from its defaults and a description of each key, so the
+ * schema's `default`s can never drift from the defaults the policies actually use.
  */
 export function configSchema<C extends object>(
     defaults: C,
     properties: { [K in keyof C]: PolicyConfigJSONSchema },
-): RuleConfigSchema {
+): PolicyConfigSchema {
     const out: Record<string, PolicyConfigJSONSchema> = {};
     for (const key of Object.keys(properties) as (keyof C & string)[]) {
         out[key] = { ...properties[key], default: defaults[key] as unknown as PolicyConfigJSONSchema["default"] };
@@ -104,10 +107,10 @@ export function configSchema<C extends object>(
     return { properties: out };
 }
 
-/** Reusable schema for the list of environments treated as production. */
 /** JSON schema of a config key holding a list of strings. */
 export const stringList = (description: string) => ({ type: "array" as const, items: { type: "string" as const }, description });
 
+/** Schema of the list of environments treated as production. */
 export const productionEnvironmentsSchema: PolicyConfigJSONSchema = stringList("Values of the `vps.environment` label (or tag) that mean production.");
 
 export const DEFAULT_PRODUCTION_ENVIRONMENTS = ["production"];
@@ -142,6 +145,11 @@ export const T = {
 
 export function isType(r: PolicyResourceView, token: string | readonly string[]): boolean {
     return typeof token === "string" ? r.type === token : token.includes(r.type);
+}
+
+/** Whether a resource is a Docker container. */
+export function isContainer(r: PolicyResourceView): boolean {
+    return isType(r, T.container);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,11 +198,9 @@ export function labelsOf(r: PolicyResourceView): Record<string, string> {
     return out;
 }
 
-export const ENV_LABEL = "vps.environment";
-export const ROLE_LABEL = "vps.role";
-
+/** The `vps.role` label of a resource: what it is for ("postgres-data", "reverse-proxy", a service name). */
 export function roleOf(r: PolicyResourceView): string | undefined {
-    return labelsOf(r)[ROLE_LABEL];
+    return labelsOf(r)[LABEL.role];
 }
 
 /**
@@ -212,14 +218,14 @@ export function configKeyOf(r: PolicyResourceView, field: string): string {
 
 /** The environment a resource declares through its `vps.environment` label or tag. */
 export function environmentOf(r: PolicyResourceView): string | undefined {
-    return labelsOf(r)[ENV_LABEL];
+    return labelsOf(r)[LABEL.environment];
 }
 
 /**
  * The environments a stack holds, from its resources' labels; the stack name only when no
  * resource carries a label (one stack per environment, so this is normally one value).
  */
-export function stackEnvironments(resources: PolicyResourceView[], ctx: RuleContext): string[] {
+export function stackEnvironments(resources: PolicyResourceView[], ctx: PolicyContext): string[] {
     const envs = new Set<string>();
     for (const r of resources) {
         const env = environmentOf(r);
