@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BACKUP_SCHEDULES, FRESHNESS_CHECK_TIMEOUT_SECONDS } from "../defaults";
-import { jobUnitName } from "../naming";
-import { backupCheckEnvVars, BackupCheckArgs, backupCheckFiles, backupCheckProps, validateBackupCheckArgs } from "./restore-check";
-import { ScheduledJob, ScheduledJobArgs } from "./scheduled-job";
+import { BACKUP_SCHEDULES } from "../defaults";
+import { BackupCheckArgs, backupCheckProps, backupCheckSpec } from "./restore-check";
+import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 
 /** Arguments of {@link BackupFreshnessCheck}. */
 export interface BackupFreshnessCheckArgs extends BackupCheckArgs {
@@ -18,24 +17,13 @@ export interface BackupFreshnessCheckArgs extends BackupCheckArgs {
 }
 
 /**
- * The ScheduledJob a BackupFreshnessCheck installs, minus the connection and dependsOn: unit
- * `<app>-<env>-backup-freshness` running restore-check.sh with RESTORE_CHECK_MODE=freshness:
- * it lists the bucket and alerts when the newest complete backup of a database or Redis
- * instance is missing or older than `maxBackupAgeHours`; it downloads and restores nothing,
- * and a pass goes to the journal only.
+ * The ScheduledJob a BackupFreshnessCheck installs: restore-check.sh with
+ * RESTORE_CHECK_MODE=freshness, which lists the bucket and alerts when the newest complete
+ * backup of a database or Redis instance is missing or older than `maxBackupAgeHours`; it
+ * downloads and restores nothing, and a pass goes to the journal only.
  */
-export function freshnessCheckSpec(args: Omit<BackupFreshnessCheckArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
-    validateBackupCheckArgs("BackupFreshnessCheck", args);
-    const covered = [...args.postgres.map((p) => `PostgreSQL ${p.database}`), ...(args.redis ?? []).map((r) => `Redis ${r.container}`)];
-    return {
-        unitName: jobUnitName(args, "backup-freshness"),
-        description: `${args.app} ${args.environment} freshness check of the newest backup of ${covered.join(", ")}`,
-        onCalendar: args.onCalendar ?? BACKUP_SCHEDULES.freshnessCheckSchedule,
-        files: backupCheckFiles(),
-        entrypoint: "restore-check.sh",
-        timeoutSeconds: FRESHNESS_CHECK_TIMEOUT_SECONDS,
-        envVars: { RESTORE_CHECK_MODE: "freshness", ...backupCheckEnvVars(args) },
-    };
+export function freshnessCheckSpec(args: Omit<BackupFreshnessCheckArgs, "connection">): ScheduledJobSpec {
+    return backupCheckSpec("freshness", args);
 }
 
 /**
@@ -45,22 +33,9 @@ export function freshnessCheckSpec(args: Omit<BackupFreshnessCheckArgs, "connect
  * backup timer that stopped is noticed within a day instead of at the next weekly
  * RestoreCheck. See components/scripts/restore-check.sh (freshness mode).
  */
-export class BackupFreshnessCheck extends pulumi.ComponentResource {
-    /** The systemd unit base name, `<app>-<env>-backup-freshness`. */
-    readonly unitName: string;
-    /** `<unitName>.timer`. */
-    readonly timerName: string;
-
+export class BackupFreshnessCheck extends JobComponent {
     constructor(name: string, args: BackupFreshnessCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const spec = freshnessCheckSpec(args);
-        super("vps:index:BackupFreshnessCheck", name, backupCheckProps(args), opts);
-        const job = new ScheduledJob(
-            `${name}-job`,
-            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
-            { parent: this, aliases: args.jobAliases },
-        );
-        this.unitName = job.unitName;
-        this.timerName = job.timerName;
+        super("vps:index:BackupFreshnessCheck", name, backupCheckProps(args), freshnessCheckSpec(args), args, opts, { aliases: args.jobAliases });
         this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }

@@ -4,7 +4,7 @@ import { BACKUP_SCHEDULES } from "../defaults";
 import { isBucketName, isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
-import { ScheduledJob, ScheduledJobArgs } from "./scheduled-job";
+import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 
 /** Where the backups of one environment go: its bucket, under its own key prefix. */
 export interface BackupTarget {
@@ -176,7 +176,7 @@ export function sourceEnvVars(postgres: PostgresDatabase[], redis: RedisInstance
  * runs) and the shared s3.sh, db.sh, job.sh and notify.sh beside it. Databases are reached with
  * `docker exec` (DB_ACCESS=docker).
  */
-export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
+export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): ScheduledJobSpec {
     validateBackupJobArgs(args);
     const covered = [...args.postgres.map((p) => `PostgreSQL ${p.database}`), ...args.redis.map((r) => `Redis ${r.container}`)];
     return {
@@ -202,25 +202,14 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Omit<Sch
  * components/scripts/backup.sh. Its props name the data volumes it covers, which a policy
  * checks against every postgres/redis volume of the environment.
  */
-export class BackupJob extends pulumi.ComponentResource {
-    /** The systemd unit base name, `<app>-<env>-backup`. */
-    readonly unitName: string;
-    /** `<app>-<env>-backup.timer`. */
-    readonly timerName: string;
+export class BackupJob extends JobComponent {
     /** The data volumes this job backs up. */
     readonly volumes: string[];
 
     constructor(name: string, args: BackupJobArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const spec = backupJobSpec(args);
         const volumes = [...args.postgres.map((p) => p.volume), ...args.redis.map((r) => r.volume)];
-        super("vps:index:BackupJob", name, { environment: args.environment, volumes }, opts);
-        const job = new ScheduledJob(
-            `${name}-job`,
-            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
-            { parent: this },
-        );
-        this.unitName = job.unitName;
-        this.timerName = job.timerName;
+        super("vps:index:BackupJob", name, { environment: args.environment, volumes }, spec, args, opts);
         this.volumes = volumes;
         this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName, volumes: this.volumes });
     }

@@ -4,7 +4,7 @@ import { HEALTH_CHECK, HEALTH_CHECK_RESTART_POLICY, HEALTH_CHECK_TIMEOUT_SECONDS
 import { isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
-import { ScheduledJob } from "./scheduled-job";
+import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 import { jobPaths } from "./systemd";
 
 /** Arguments of {@link HealthCheckJob}. */
@@ -98,39 +98,30 @@ export function healthCheckEnvVars(args: HealthCheckJobArgs): Record<string, pul
 }
 
 /**
+ * The ScheduledJob a HealthCheckJob installs: unit `<app>-<env>-health-check` running
+ * health-check.sh, with its own timeout and restart policy.
+ */
+export function healthCheckSpec(args: HealthCheckJobArgs): ScheduledJobSpec {
+    validateHealthCheckJobArgs(args);
+    return {
+        unitName: jobUnitName(args, "health-check"),
+        description: `Health check with auto-heal for ${args.app} ${args.environment}`,
+        onCalendar: args.onCalendar ?? HEALTH_CHECK.schedule,
+        files: healthCheckFiles(),
+        entrypoint: "health-check.sh",
+        envVars: healthCheckEnvVars(args),
+        timeoutSeconds: HEALTH_CHECK_TIMEOUT_SECONDS,
+        restart: HEALTH_CHECK_RESTART_POLICY,
+    };
+}
+
+/**
  * The environment's health check with auto-heal: a ScheduledJob running health-check.sh on the
  * VPS (every minute by default). See components/scripts/health-check.sh for what one run does.
  */
-export class HealthCheckJob extends pulumi.ComponentResource {
-    /** `<app>-<environment>-health-check`. */
-    readonly unitName: string;
-    /** `<unitName>.timer`. */
-    readonly timerName: string;
-
+export class HealthCheckJob extends JobComponent {
     constructor(name: string, args: HealthCheckJobArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        validateHealthCheckJobArgs(args);
-        super("vps:index:HealthCheckJob", name, { environment: args.environment }, opts);
-        this.unitName = jobUnitName(args, "health-check");
-
-        const job = new ScheduledJob(
-            `${name}-job`,
-            {
-                connection: args.connection,
-                sudo: args.sudo,
-                unitName: this.unitName,
-                description: `Health check with auto-heal for ${args.app} ${args.environment}`,
-                onCalendar: args.onCalendar ?? HEALTH_CHECK.schedule,
-                files: healthCheckFiles(),
-                entrypoint: "health-check.sh",
-                envVars: healthCheckEnvVars(args),
-                timeoutSeconds: HEALTH_CHECK_TIMEOUT_SECONDS,
-                restart: HEALTH_CHECK_RESTART_POLICY,
-                dependsOn: args.dependsOn,
-            },
-            { parent: this },
-        );
-        this.timerName = job.timerName;
-
+        super("vps:index:HealthCheckJob", name, { environment: args.environment }, healthCheckSpec(args), args, opts);
         this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { BACKUP_SCHEDULES, MAX_BACKUP_AGE_HOURS } from "../defaults";
+import { BACKUP_SCHEDULES, FRESHNESS_CHECK_TIMEOUT_SECONDS, MAX_BACKUP_AGE_HOURS } from "../defaults";
 import { EnvironmentName, jobUnitName, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
@@ -14,7 +14,7 @@ import {
     validatePostgresSource,
     validateRedisSource,
 } from "./backup-job";
-import { ScheduledJob, ScheduledJobArgs } from "./scheduled-job";
+import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 
 /**
  * What a check of an environment's backups reads: the sources the BackupJob writes, its
@@ -46,6 +46,32 @@ export interface BackupCheckArgs extends EnvironmentName {
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/**
+ * What tells the two checks of the backups apart; restore-check.sh runs both, by mode. The
+ * restore check (its default mode) restores into scratch copies through `docker exec`; the
+ * freshness check only lists the bucket, so an hour's timeout would hide a hung store.
+ */
+const BACKUP_CHECKS = {
+    restore: {
+        component: "RestoreCheck",
+        unit: "restore-check",
+        what: "restore check",
+        schedule: BACKUP_SCHEDULES.restoreCheckSchedule,
+        timeoutSeconds: undefined,
+        envVars: { DB_ACCESS: "docker" },
+        postgresLabel: (database: string) => database,
+    },
+    freshness: {
+        component: "BackupFreshnessCheck",
+        unit: "backup-freshness",
+        what: "freshness check",
+        schedule: BACKUP_SCHEDULES.freshnessCheckSchedule,
+        timeoutSeconds: FRESHNESS_CHECK_TIMEOUT_SECONDS,
+        envVars: { RESTORE_CHECK_MODE: "freshness" },
+        postgresLabel: (database: string) => `PostgreSQL ${database}`,
+    },
+} as const;
+
 /** Throws with a sentence naming the argument when a check of the backups cannot run; `component` names it. */
 export function validateBackupCheckArgs(component: string, args: Omit<BackupCheckArgs, "connection">): void {
     validateUnitNameParts(component, args);
@@ -64,18 +90,30 @@ export function validateBackupCheckArgs(component: string, args: Omit<BackupChec
     validateAlerts(owner, args.alerts);
 }
 
-/** The files a check of the backups installs: restore-check.sh, which uses restore.sh, s3.sh, db.sh, job.sh and notify.sh. */
-export function backupCheckFiles(): Record<string, string> {
-    return readScripts("restore-check.sh", "restore.sh", "s3.sh", "db.sh", "job.sh", "notify.sh");
-}
-
-/** The env vars restore-check.sh reads in either mode: sources, age limit, target, alerts. */
-export function backupCheckEnvVars(args: Omit<BackupCheckArgs, "connection">): Record<string, pulumi.Input<string>> {
+/**
+ * The ScheduledJob of a check of the backups, minus the connection and dependsOn: unit
+ * `<app>-<env>-restore-check` or `<app>-<env>-backup-freshness` running restore-check.sh in
+ * that mode, with restore.sh, s3.sh, db.sh, job.sh and notify.sh beside it.
+ */
+export function backupCheckSpec(kind: keyof typeof BACKUP_CHECKS, args: Omit<BackupCheckArgs, "connection">): ScheduledJobSpec {
+    const check = BACKUP_CHECKS[kind];
+    validateBackupCheckArgs(check.component, args);
+    const redis = args.redis ?? [];
+    const covered = [...args.postgres.map((p) => check.postgresLabel(p.database)), ...redis.map((r) => `Redis ${r.container}`)];
     return {
-        ...sourceEnvVars(args.postgres, args.redis ?? []),
-        MAX_BACKUP_AGE_HOURS: String(args.maxBackupAgeHours ?? MAX_BACKUP_AGE_HOURS),
-        ...targetEnvVars(args.target),
-        ...alertEnvVars(args, args.alerts),
+        unitName: jobUnitName(args, check.unit),
+        description: `${args.app} ${args.environment} ${check.what} of the newest backup of ${covered.join(", ")}`,
+        onCalendar: args.onCalendar ?? check.schedule,
+        files: readScripts("restore-check.sh", "restore.sh", "s3.sh", "db.sh", "job.sh", "notify.sh"),
+        entrypoint: "restore-check.sh",
+        timeoutSeconds: check.timeoutSeconds,
+        envVars: {
+            ...check.envVars,
+            ...sourceEnvVars(args.postgres, redis),
+            MAX_BACKUP_AGE_HOURS: String(args.maxBackupAgeHours ?? MAX_BACKUP_AGE_HOURS),
+            ...targetEnvVars(args.target),
+            ...alertEnvVars(args, args.alerts),
+        },
     };
 }
 
@@ -92,22 +130,12 @@ export function backupCheckProps(args: Omit<BackupCheckArgs, "connection">): Rec
 export type RestoreCheckArgs = BackupCheckArgs;
 
 /**
- * The weekly ScheduledJob a RestoreCheck installs, minus the connection and dependsOn: unit
- * `<app>-<env>-restore-check` running restore-check.sh in its default (restore) mode: every
- * PostgreSQL backup restored into a scratch database, every Redis snapshot loaded into a
- * scratch redis-server with its key count compared.
+ * The weekly ScheduledJob a RestoreCheck installs: restore-check.sh in its default (restore)
+ * mode, every PostgreSQL backup restored into a scratch database, every Redis snapshot loaded
+ * into a scratch redis-server with its key count compared.
  */
-export function restoreCheckSpec(args: Omit<RestoreCheckArgs, "connection">): Omit<ScheduledJobArgs, "connection" | "dependsOn"> {
-    validateBackupCheckArgs("RestoreCheck", args);
-    const covered = [...args.postgres.map((p) => p.database), ...(args.redis ?? []).map((r) => `Redis ${r.container}`)];
-    return {
-        unitName: jobUnitName(args, "restore-check"),
-        description: `${args.app} ${args.environment} restore check of the newest backup of ${covered.join(", ")}`,
-        onCalendar: args.onCalendar ?? BACKUP_SCHEDULES.restoreCheckSchedule,
-        files: backupCheckFiles(),
-        entrypoint: "restore-check.sh",
-        envVars: { DB_ACCESS: "docker", ...backupCheckEnvVars(args) },
-    };
+export function restoreCheckSpec(args: Omit<RestoreCheckArgs, "connection">): ScheduledJobSpec {
+    return backupCheckSpec("restore", args);
 }
 
 /**
@@ -119,22 +147,9 @@ export function restoreCheckSpec(args: Omit<RestoreCheckArgs, "connection">): Om
  * backup time, and reports; it also alerts on a stale backup. The daily freshness check is
  * BackupFreshnessCheck. See components/scripts/restore-check.sh.
  */
-export class RestoreCheck extends pulumi.ComponentResource {
-    /** The systemd unit base name, `<app>-<env>-restore-check`. */
-    readonly unitName: string;
-    /** `<unitName>.timer`. */
-    readonly timerName: string;
-
+export class RestoreCheck extends JobComponent {
     constructor(name: string, args: RestoreCheckArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        const spec = restoreCheckSpec(args);
-        super("vps:index:RestoreCheck", name, backupCheckProps(args), opts);
-        const job = new ScheduledJob(
-            `${name}-job`,
-            { ...spec, connection: args.connection, sudo: args.sudo, dependsOn: args.dependsOn },
-            { parent: this },
-        );
-        this.unitName = job.unitName;
-        this.timerName = job.timerName;
+        super("vps:index:RestoreCheck", name, backupCheckProps(args), restoreCheckSpec(args), args, opts);
         this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName });
     }
 }

@@ -80,3 +80,44 @@ export class ScheduledJob extends pulumi.ComponentResource {
         });
     }
 }
+
+/** What a job component passes on to its ScheduledJob besides the spec: how to reach the VPS, and what to wait for. */
+export type JobInstallArgs = Pick<ScheduledJobArgs, "connection" | "sudo" | "dependsOn">;
+
+/** A ScheduledJob's arguments but how it is installed: what a job component's spec function returns. */
+export type ScheduledJobSpec = Omit<ScheduledJobArgs, keyof JobInstallArgs>;
+
+/**
+ * A component whose work is one ScheduledJob, its child `<name>-job` (BackupJob, RestoreCheck,
+ * BackupFreshnessCheck, HealthCheckJob). A subclass builds the job's spec (validating its own
+ * arguments first) and registers its outputs.
+ */
+export abstract class JobComponent extends pulumi.ComponentResource {
+    /** The systemd unit base name, `<app>-<env>-<job>`. */
+    readonly unitName: string;
+    /** `<unitName>.timer`. */
+    readonly timerName: string;
+
+    /**
+     * @param spec the job without its connection and dependencies
+     * @param jobOptions options of the ScheduledJob itself, e.g. `aliases` of a job that moved
+     */
+    protected constructor(
+        type: string,
+        name: string,
+        props: pulumi.Inputs,
+        spec: ScheduledJobSpec,
+        install: JobInstallArgs,
+        opts: pulumi.ComponentResourceOptions,
+        jobOptions: Pick<pulumi.ComponentResourceOptions, "aliases"> = {},
+    ) {
+        super(type, name, props, opts);
+        const job = new ScheduledJob(
+            `${name}-job`,
+            { ...spec, connection: install.connection, sudo: install.sudo, dependsOn: install.dependsOn },
+            { ...jobOptions, parent: this },
+        );
+        this.unitName = job.unitName;
+        this.timerName = job.timerName;
+    }
+}
