@@ -88,41 +88,44 @@ export const imagePinned = definePolicy({
     },
 });
 
-function imageDigestCheck(resources: PolicyResourceView[], production: boolean, productionEnvironments: string[], stackEnvs: string[]): StackViolation[] {
-    const out: StackViolation[] = [];
-    for (const r of resources) {
-        if (isProductionResource(r, stackEnvs, productionEnvironments) !== production) continue;
-        for (const ref of imageReferences(r)) {
-            if (parseImageReference(ref).digest === undefined) {
-                out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) to ${imageKey(r)}.` });
+const digestDefaults = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS };
+
+/** A policy that every image of the production (or of the other) environments is pinned by digest. */
+function imageDigestPolicy(production: boolean, name: string, description: string, enforcementLevel: "mandatory" | "advisory") {
+    return definePolicy({
+        name,
+        description,
+        enforcementLevel,
+        defaults: digestDefaults,
+        configSchema: configSchema(digestDefaults, { productionEnvironments: productionEnvironmentsSchema }),
+        validateStack(resources, config, ctx) {
+            const stackEnvs = stackEnvironments(resources, ctx);
+            const out: StackViolation[] = [];
+            for (const r of resources) {
+                if (isProductionResource(r, stackEnvs, config.productionEnvironments) !== production) continue;
+                for (const ref of imageReferences(r)) {
+                    if (parseImageReference(ref).digest === undefined) {
+                        out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) to ${imageKey(r)}.` });
+                    }
+                }
             }
-        }
-    }
-    return out;
+            return out;
+        },
+    });
 }
 
-const digestDefaults = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS };
-const digestSchema = configSchema(digestDefaults, { productionEnvironments: productionEnvironmentsSchema });
-export const imageDigestProduction = definePolicy({
-    name: "image-digest-production",
-    description: "In production every image is pinned by `@sha256:` digest, so the release that ran in staging is byte-for-byte the one deployed.",
-    enforcementLevel: "mandatory",
-    defaults: digestDefaults,
-    configSchema: digestSchema,
-    validateStack(resources, config, ctx) {
-        return imageDigestCheck(resources, true, config.productionEnvironments, stackEnvironments(resources, ctx));
-    },
-});
+export const imageDigestProduction = imageDigestPolicy(
+    true,
+    "image-digest-production",
+    "In production every image is pinned by `@sha256:` digest, so the release that ran in staging is byte-for-byte the one deployed.",
+    "mandatory",
+);
 
-export const imageDigestNonProduction = definePolicy({
-    name: "image-digest-non-production",
-    description: "Outside production (staging) images should be pinned by digest too; a commit tag is accepted, so this is advisory.",
-    enforcementLevel: "advisory",
-    defaults: digestDefaults,
-    configSchema: digestSchema,
-    validateStack(resources, config, ctx) {
-        return imageDigestCheck(resources, false, config.productionEnvironments, stackEnvironments(resources, ctx));
-    },
-});
+export const imageDigestNonProduction = imageDigestPolicy(
+    false,
+    "image-digest-non-production",
+    "Outside production (staging) images should be pinned by digest too; a commit tag is accepted, so this is advisory.",
+    "advisory",
+);
 
 export const imagePolicies = [imagePinned, imageDigestProduction, imageDigestNonProduction];
