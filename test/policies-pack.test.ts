@@ -84,7 +84,9 @@ describe("policy pack under the @pulumi/policy analyzer server", function () {
     let client: any;
 
     before(async () => {
-        // As the CLI does: run the pack's entry point from its directory; it prints its port.
+        // As the CLI does: run the pack's entry point from its directory, with the pack's own
+        // TypeScript runner (policies/node_modules/ts-node, what the Pulumi CLI loads it with;
+        // the one place the tests use ts-node), and read the port it prints.
         pack = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "index.ts"], { cwd: path.join(ROOT, "policies"), stdio: ["ignore", "pipe", "pipe"] });
         const port = await new Promise<string>((resolve, reject) => {
             let out = "";

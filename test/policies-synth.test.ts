@@ -17,7 +17,7 @@ interface Run {
 
 function run(args: string[]): Promise<Run> {
     return new Promise((resolve) => {
-        execFile(process.execPath, ["--require", "ts-node/register/transpile-only", ...args], { cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        execFile(process.execPath, ["--require", "sucrase/register/ts", ...args], { cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
             resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
     });
