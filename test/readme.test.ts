@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import * as defaults from "../components/defaults";
 import { CONFIG_KEYS } from "../config/parse";
 import { withPolicyTable } from "../policies/readme-table";
 
@@ -55,6 +56,55 @@ describe("README", () => {
             }
         }
         assert.equal(types, 15);
+    });
+
+    it("states in the configuration reference, and Pulumi.yaml in its descriptions, the defaults of components/defaults.ts", () => {
+        const d = defaults;
+        /** The default column of key `key` in the table under the heading that starts with `heading`. */
+        const defaultOf = (heading: string, key: string): string => {
+            const section = readme.slice(readme.indexOf(`\n${heading}`));
+            const row = section.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
+            assert.ok(row, `no row ${key} under ${heading}`);
+            return row.split(" | ")[2];
+        };
+        const logs = `\`{${d.LOG_ROTATION.maxSize}, ${d.LOG_ROTATION.maxFile}}\``;
+        const expected: [string, string, string][] = [
+            ["### `host`", "sshPort", `\`${d.SSH_PORT}\``],
+            ["### `proxy`", "acmeChallenge", `\`${d.ACME_CHALLENGE}\``],
+            ["### `proxy`", "memory", `\`${d.PROXY_LIMITS.memoryMb}m\``],
+            ["### `proxy`", "cpus", `\`${d.PROXY_LIMITS.cpus}\``],
+            ["### `proxy`", "logs", logs],
+            ["### `services.<name>`", "cpus", `\`${d.SERVICE_CPUS}\``],
+            ["### `services.<name>`", "restart", `\`${d.CONTAINER_RESTART}\``],
+            ["### `services.<name>`", "healthTimeoutSeconds", `\`${d.HEALTH_TIMEOUT_SECONDS}\``],
+            ["### `services.<name>`", "logs", logs],
+            ["### `postgres`, `redis`", "cpus", `\`${d.DATA_SERVICE_CPUS}\``],
+            ["### `postgres`, `redis`", "logs", logs],
+            ["### `postgres`, `redis`", "healthTimeoutSeconds", `\`${d.HEALTH_TIMEOUT_SECONDS}\``],
+            ["### `alerts`", "alerts.format", `\`${d.ALERTS.format}\``],
+            ["### `alerts`", "alerts.reminderMinutes", `\`${d.ALERTS.reminderMinutes}\``],
+            ["### `alerts`", "backup.schedule", `\`${d.BACKUP_SCHEDULES.schedule}\``],
+            ["### `alerts`", "backup.restoreCheckSchedule", `\`${d.BACKUP_SCHEDULES.restoreCheckSchedule}\``],
+            ["### `alerts`", "backup.freshnessCheckSchedule", `\`${d.BACKUP_SCHEDULES.freshnessCheckSchedule}\``],
+            ["### `alerts`", "backup.maxAgeHours", `+ ${d.BACKUP_AGE_SLACK_HOURS} (\`${d.MAX_BACKUP_AGE_HOURS}\` for a daily one)`],
+            ["### `alerts`", "healthCheck.schedule", `\`${d.HEALTH_CHECK.schedule}\``],
+            ["### `alerts`", "healthCheck.restartWaitSeconds", `\`${d.HEALTH_CHECK.restartWaitSeconds}\``],
+            ["### `alerts`", "healthCheck.restartBudgetPerHour", `\`${d.HEALTH_CHECK.restartBudgetPerHour}\``],
+            ["### `alerts`", "healthCheck.insecureTls", `\`${d.HEALTH_CHECK.insecureTls}\``],
+            ["### `dns`", "ttl", `\`${d.DNS_TTL}\``],
+        ];
+        for (const [heading, key, value] of expected) assert.ok(defaultOf(heading, key).includes(value), `README ${heading} ${key}: ${defaultOf(heading, key)} lacks ${value}`);
+        const r = d.BACKUP_RETENTION;
+        assert.equal(
+            defaultOf("### `backupStorage`", "retention"),
+            `daily ${r.dailyDays}, weekly ${r.weeklyDays}, monthly ${r.monthlyDays}, noncurrent ${r.noncurrentVersionDays}, incomplete uploads ${r.abortIncompleteUploadDays} (days)`,
+        );
+        const hc = d.SERVICE_HEALTHCHECK;
+        const healthcheckRow = readme.split("\n").find((l) => l.startsWith("| `healthcheck` | map |"))!;
+        for (const [k, v] of Object.entries(hc)) assert.ok(healthcheckRow.includes(`\`${k}\` (\`${v}\`)`), `README healthcheck ${k} (${v})`);
+        const declared = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config;
+        assert.match(declared.host.description, new RegExp(`sshPort \\(${d.SSH_PORT}\\)`));
+        assert.match(declared.proxy.description, new RegExp(`memory \\(${d.PROXY_LIMITS.memoryMb}m\\), cpus \\(${d.PROXY_LIMITS.cpus}\\)`));
     });
 
     it("gives the test command .ci/run runs", () => {
