@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppNetwork } from "../components/docker/app-network";
-import { DataServiceArgs } from "../components/docker/data-volume";
+import { DataServiceArgs } from "../components/services/data-service";
 import { PostgresService } from "../components/services/postgres-service";
 import { RedisService } from "../components/services/redis-service";
 import { ReverseProxy } from "../components/services/reverse-proxy";

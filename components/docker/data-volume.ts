@@ -1,6 +1,5 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_ROTATION, HEALTH_TIMEOUT_SECONDS } from "../defaults";
 import { dockerName } from "../naming";
 import { ownershipLabels } from "./labels";
 
@@ -50,24 +49,4 @@ export class DataVolume extends pulumi.ComponentResource {
         );
         this.registerOutputs({ volumeName: this.volume.name });
     }
-}
-
-/** Arguments every data service (PostgreSQL, Redis) takes: where it runs, its limits and its volume's protection. */
-export interface DataServiceArgs {
-    readonly app: string;
-    readonly environment: string;
-    /** Pinned image reference. */
-    readonly image: string;
-    /** Name of the environment's internal network; the only network the service joins. */
-    readonly internalNetwork: pulumi.Input<string>;
-    /** Memory limit in MiB. */
-    readonly memoryMb: number;
-    /** CPU limit in CPUs. */
-    readonly cpus: number;
-    /** `protect` the data volume (production). */
-    readonly protectData: boolean;
-    /** json-file log rotation. Default {@link LOG_ROTATION} (10m x 3). */
-    readonly logs?: { maxSize: string; maxFile: number };
-    /** Seconds `pulumi up` waits for healthy. Default {@link HEALTH_TIMEOUT_SECONDS} (120). */
-    readonly healthTimeoutSeconds?: number;
 }

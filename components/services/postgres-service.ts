@@ -1,7 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DataServiceArgs, DataVolume } from "../docker/data-volume";
-import { dockerName } from "../naming";
-import { Service } from "../docker/service";
+import { DataService, DataServiceArgs } from "./data-service";
 
 /** Arguments of {@link PostgresService}. */
 export interface PostgresServiceArgs extends DataServiceArgs {
@@ -18,29 +16,17 @@ export interface PostgresServiceArgs extends DataServiceArgs {
  * `postgres` there, with its data on a retained `<app>-<env>-postgres-data` volume and
  * a `pg_isready` healthcheck. The container has the fixed name `<app>-<env>-postgres`
  * (the backup job `docker exec`s into it) and is replaced by deleting first, so two
- * servers never share one data directory.
+ * servers never share one data directory (see DataService).
  */
-export class PostgresService extends pulumi.ComponentResource {
-    readonly data: DataVolume;
-    readonly service: Service;
-    /** Fixed container name, `<app>-<env>-postgres`. */
-    readonly containerName: string;
-
+export class PostgresService extends DataService {
     constructor(name: string, args: PostgresServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("vps:index:PostgresService", name, { database: args.database }, opts);
-        this.data = new DataVolume(
-            `${name}-data`,
-            { app: args.app, environment: args.environment, role: "postgres-data", protect: args.protectData },
-            { parent: this },
-        );
-        this.containerName = dockerName({ ...args, role: "postgres" });
-        this.service = new Service(
-            `${name}-server`,
+        super(
+            "vps:index:PostgresService",
+            name,
+            { database: args.database },
+            "postgres",
+            args,
             {
-                app: args.app,
-                environment: args.environment,
-                role: "postgres",
-                image: args.image,
                 env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user, PGDATA: "/var/lib/postgresql/data/pgdata" },
                 secretEnv: { POSTGRES_PASSWORD: args.password },
                 healthcheck: {
@@ -50,18 +36,11 @@ export class PostgresService extends pulumi.ComponentResource {
                     retries: 5,
                     startPeriod: "30s",
                 },
-                healthTimeoutSeconds: args.healthTimeoutSeconds,
-                memoryMb: args.memoryMb,
-                cpus: args.cpus,
-                logs: args.logs,
                 // The entrypoint chowns the data directory and drops to the postgres user.
                 capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
-                networks: [{ name: args.internalNetwork, aliases: ["postgres"] }],
-                volumes: [{ volumeName: this.data.volume.name, containerPath: "/var/lib/postgresql/data" }],
-                fixedName: true,
+                dataPath: "/var/lib/postgresql/data",
             },
-            { parent: this },
+            opts,
         );
-        this.registerOutputs({ volumeName: this.data.volumeName });
     }
 }
