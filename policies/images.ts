@@ -3,22 +3,7 @@
  * `@sha256:` digest in production, so a preview shows exactly what will run and production
  * runs byte for byte what staging ran.
  */
-import {
-    configKeyOf,
-    configSchema,
-    DEFAULT_PRODUCTION_ENVIRONMENTS,
-    definePolicy,
-    isContainer,
-    isProductionResource,
-    isType,
-    PolicyResourceView,
-    productionEnvironmentsSchema,
-    roleOf,
-    stackEnvironments,
-    StackViolation,
-    stringList,
-    T,
-} from "./vocabulary";
+import { configKeyOf, configSchema, DEFAULT_PRODUCTION_ENVIRONMENTS, definePolicy, isContainer, isProductionResource, isType, PolicyResourceView, productionEnvironmentsSchema, roleOf, stackEnvironments, StackViolation, stringList, T } from "./vocabulary";
 
 /** A parsed image reference: `[registry/]repository[:tag][@digest]`. */
 export interface ImageReference {

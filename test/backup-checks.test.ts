@@ -129,44 +129,31 @@ describe("RestoreCheck and BackupFreshnessCheck", () => {
         assert.equal(fresh.freshnessCheckSpec(baseArgs()).entrypoint, "restore-check.sh");
     });
 
+    /** What the env files of both checks hold: alerts, sources, the default 26-hour freshness limit, the target. */
+    const checkEnv = {
+        ALERT_PREFIX: "[shop/production]",
+        ALERT_REMINDER_MINUTES: "240",
+        ALERT_WEBHOOK_FORMAT: "slack",
+        ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
+        BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
+        BACKUP_REDIS: "shop-production-redis",
+        MAX_BACKUP_AGE_HOURS: "26",
+        S3_ACCESS_KEY_ID: "key-id",
+        S3_BUCKET: "shop-backups",
+        S3_ENDPOINT: "https://accountid.r2.cloudflarestorage.com",
+        S3_PREFIX: "shop/production/",
+        S3_REGION: "auto",
+        S3_SECRET_ACCESS_KEY: "very-secret-key",
+    };
+
     it("writes the restore job's env file: restore mode (the script's default), PostgreSQL and Redis, the default 26-hour freshness limit", async () => {
         const { restore } = await build("r-env");
-        assert.deepEqual(restore!.env, {
-            ALERT_PREFIX: "[shop/production]",
-            ALERT_REMINDER_MINUTES: "240",
-            ALERT_WEBHOOK_FORMAT: "slack",
-            ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
-            BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
-            BACKUP_REDIS: "shop-production-redis",
-            DB_ACCESS: "docker",
-            MAX_BACKUP_AGE_HOURS: "26",
-            S3_ACCESS_KEY_ID: "key-id",
-            S3_BUCKET: "shop-backups",
-            S3_ENDPOINT: "https://accountid.r2.cloudflarestorage.com",
-            S3_PREFIX: "shop/production/",
-            S3_REGION: "auto",
-            S3_SECRET_ACCESS_KEY: "very-secret-key",
-        });
+        assert.deepEqual(restore!.env, { ...checkEnv, DB_ACCESS: "docker" });
     });
 
     it("writes the freshness job's env file: RESTORE_CHECK_MODE=freshness with the PostgreSQL and Redis sources", async () => {
         const { freshness } = await build("r-fenv");
-        assert.deepEqual(freshness.env, {
-            ALERT_PREFIX: "[shop/production]",
-            ALERT_REMINDER_MINUTES: "240",
-            ALERT_WEBHOOK_FORMAT: "slack",
-            ALERT_WEBHOOK_URL: "https://hooks.slack.example/services/T/B/secret-token",
-            BACKUP_POSTGRES: "shop-production-postgres:shop:shop",
-            BACKUP_REDIS: "shop-production-redis",
-            MAX_BACKUP_AGE_HOURS: "26",
-            RESTORE_CHECK_MODE: "freshness",
-            S3_ACCESS_KEY_ID: "key-id",
-            S3_BUCKET: "shop-backups",
-            S3_ENDPOINT: "https://accountid.r2.cloudflarestorage.com",
-            S3_PREFIX: "shop/production/",
-            S3_REGION: "auto",
-            S3_SECRET_ACCESS_KEY: "very-secret-key",
-        });
+        assert.deepEqual(freshness.env, { ...checkEnv, RESTORE_CHECK_MODE: "freshness" });
     });
 
     it("passes a configured freshness limit to both jobs", async () => {
