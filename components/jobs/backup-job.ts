@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { BACKUP_SCHEDULES } from "../defaults";
-import { isBucketName, isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
+import { isBucketName, isContainerName, jobUnitName, namePrefix, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
 import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
@@ -118,7 +118,7 @@ export function validateRedisSource(owner: string, i: number, redis: RedisInstan
 
 /** Throws with a sentence naming the argument when the job cannot back up what it is given. */
 export function validateBackupJobArgs(args: Omit<BackupJobArgs, "connection">): void {
-    const owner = `BackupJob ${args.app}-${args.environment}`;
+    const owner = `BackupJob ${namePrefix(args)}`;
     validateUnitNameParts("BackupJob", args);
     if (args.postgres.length === 0 && args.redis.length === 0) {
         throw new Error(`${owner}: postgres and redis are both empty; a backup job must cover at least one data volume`);

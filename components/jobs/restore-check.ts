@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { BACKUP_SCHEDULES, FRESHNESS_CHECK_TIMEOUT_SECONDS, MAX_BACKUP_AGE_HOURS } from "../defaults";
-import { EnvironmentName, jobUnitName, validateUnitNameParts } from "../naming";
+import { EnvironmentName, jobUnitName, namePrefix, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
 import {
@@ -75,7 +75,7 @@ const BACKUP_CHECKS = {
 /** Throws with a sentence naming the argument when a check of the backups cannot run; `component` names it. */
 export function validateBackupCheckArgs(component: string, args: Omit<BackupCheckArgs, "connection">): void {
     validateUnitNameParts(component, args);
-    const owner = `${component} ${args.app}-${args.environment}`;
+    const owner = `${component} ${namePrefix(args)}`;
     const redis = args.redis ?? [];
     if (args.postgres.length === 0 && redis.length === 0) {
         throw new Error(`${owner}: postgres and redis are both empty; there is no backup to check`);
