@@ -65,6 +65,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         hostKey: cfg.host.hostKey,
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
         requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
+        // Units and root-only env files need root: any other deploy user installs the jobs with
+        // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
         requireSudo: cfg.host.user !== "root",
         registryAuth: cfg.registries,
     });

@@ -46,7 +46,6 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
     const prefix = namePrefix(cfg);
     const common = {
         connection: t.host.connection,
-        // Units and root-only env files need root; a non-root deploy user installs with sudo.
         sudo: t.host.sudo,
         app,
         environment,
