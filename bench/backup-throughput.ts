@@ -3,7 +3,7 @@
  * on a PostgreSQL database of about 500 MB, against the machine's PostgreSQL
  * (127.0.0.1:5432, user postgres) and an S3-compatible server (s3rver) on loopback.
  *
- *   node -r ts-node/register/transpile-only bench/backup-throughput.ts
+ *   node --require sucrase/register/ts bench/backup-throughput.ts
  *
  * Environment: BENCH_DB_MB (target pg_database_size in MB, default 500), BENCH_RUNS (timed
  * runs of each command, default 3; the median is reported), BENCH_KEEP=1 keeps the source

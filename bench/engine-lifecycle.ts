@@ -35,7 +35,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 function synth(): Promise<{ wallMs: number; reportedMs: number }> {
     const t0 = Date.now();
     return new Promise((resolve, reject) =>
-        execFile(process.execPath, ["--require", "sucrase/register/ts", path.join(ROOT, "infra", "synth.ts"), "--stack", "staging", "--quiet"], { cwd: ROOT }, (err, stdout, stderr) => {
+        execFile(process.execPath, ["--require", "sucrase/register/ts", path.join(ROOT, "tools", "synth", "cli.ts"), "--stack", "staging", "--quiet"], { cwd: ROOT }, (err, stdout, stderr) => {
             if (err) return reject(new Error(`synth failed: ${stderr}`));
             const reported = /took (\d+) ms/.exec(stdout);
             resolve({ wallMs: Date.now() - t0, reportedMs: reported ? Number(reported[1]) : NaN });

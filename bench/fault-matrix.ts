@@ -8,7 +8,7 @@
  *
  * Every row must read "data lost: no" and "false OK: no"; the script exits 1 when one does not.
  *
- *   node -r ts-node/register/transpile-only bench/fault-matrix.ts
+ *   node --require sucrase/register/ts bench/fault-matrix.ts
  *   VPS_JOBS_SCRIPTS_DIR=/path/to/older/components/scripts node ... bench/fault-matrix.ts   # the same faults on other scripts
  *
  * Needs root (a tmpfs is mounted for the full-disk fault; without root that row is skipped)

@@ -2,7 +2,7 @@
  * Benchmark: detection-to-healthy time of the health-check job for a failed container.
  *
  * Run (needs the local Docker engine of .ci/setup.d/30-docker-engine.sh, as root):
- *     node --require ts-node/register/transpile-only bench/health-check-heal.ts [iterations]
+ *     node --require sucrase/register/ts bench/health-check-heal.ts [iterations]
  *
  * What it does, per iteration (default 5): starts from a healthy test container (busybox image
  * built locally, Docker healthcheck every 1 s, 1 retry), breaks it, waits until Docker reports

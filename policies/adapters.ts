@@ -1,7 +1,7 @@
 /**
- * The two ways a rule runs: as a `@pulumi/policy` policy under `pulumi preview --policy-pack`,
- * and over the offline synth's resource graph (`evaluateSynth`). Both resolve a rule's config
- * the same way: the pack's config (Pulumi's policy-config file format) over the rule's defaults.
+ * The two ways a policy runs: as a `@pulumi/policy` policy under `pulumi preview --policy-pack`,
+ * and over the offline synth's resource graph (`evaluateSynth`). Both resolve a policy's config
+ * the same way: the pack's config (Pulumi's policy-config file format) over the policy's defaults.
  */
 import type {
     Policies,
@@ -13,8 +13,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { allRules } from "./pack";
-import { AnyRule, EnforcementLevel, PolicyResourceView, RuleContext, UNKNOWN } from "./rules";
+import { allPolicies } from "./pack";
+import { AnyPolicy, EnforcementLevel, PolicyResourceView, PolicyContext, UNKNOWN } from "./vocabulary";
 
 // ---------------------------------------------------------------------------------------------
 // Config: `{ "all"?: level | {enforcementLevel}, "<policy>"?: level | {enforcementLevel?, <key>: value} }`,
@@ -28,7 +28,7 @@ function levelOf(entry: unknown): EnforcementLevel | undefined {
     const level = typeof entry === "string" ? entry : (entry as { enforcementLevel?: unknown } | undefined)?.enforcementLevel;
     if (level === undefined) return undefined;
     if (typeof level !== "string" || !LEVELS.includes(level)) throw new Error(`Invalid enforcement level ${JSON.stringify(level)}: use advisory, mandatory or disabled.`);
-    // Rules never remediate; Pulumi itself treats a remediate-level validation as mandatory.
+    // The policies never remediate; Pulumi itself treats a remediate-level validation as mandatory.
     return level === "remediate" ? "mandatory" : (level as EnforcementLevel);
 }
 
@@ -56,20 +56,20 @@ function matchesSchema(value: unknown, schema: PolicyConfigJSONSchema): boolean 
 }
 
 /**
- * The enforcement level and config a rule runs with. Throws, naming the policy and key, on an
+ * The enforcement level and config a policy runs with. Throws, naming the policy and key, on an
  * unknown key or a value of the wrong type (the synth must not run with a config
  * `pulumi preview` would reject).
  */
-export function resolveRuleConfig(rule: AnyRule, packConfig: PackConfig = {}): { enforcementLevel: EnforcementLevel; config: Record<string, unknown> } {
-    const entry = packConfig[rule.name];
-    const enforcementLevel = levelOf(entry) ?? levelOf(packConfig.all) ?? rule.enforcementLevel;
-    const config: Record<string, unknown> = { ...rule.defaults };
+export function resolvePolicyConfig(policy: AnyPolicy, packConfig: PackConfig = {}): { enforcementLevel: EnforcementLevel; config: Record<string, unknown> } {
+    const entry = packConfig[policy.name];
+    const enforcementLevel = levelOf(entry) ?? levelOf(packConfig.all) ?? policy.enforcementLevel;
+    const config: Record<string, unknown> = { ...policy.defaults };
     if (entry !== null && typeof entry === "object") {
         for (const [key, value] of Object.entries(entry)) {
             if (key === "enforcementLevel") continue;
-            const schema = rule.configSchema.properties[key];
-            if (!schema) throw new Error(`Policy config for '${rule.name}' has unknown key '${key}'; known keys: ${Object.keys(rule.configSchema.properties).join(", ") || "none"}.`);
-            if (!matchesSchema(value, schema)) throw new Error(`Policy config '${rule.name}.${key}' = ${JSON.stringify(value)} does not match its schema (${JSON.stringify(schema.type)}).`);
+            const schema = policy.configSchema.properties[key];
+            if (!schema) throw new Error(`Policy config for '${policy.name}' has unknown key '${key}'; known keys: ${Object.keys(policy.configSchema.properties).join(", ") || "none"}.`);
+            if (!matchesSchema(value, schema)) throw new Error(`Policy config '${policy.name}.${key}' = ${JSON.stringify(value)} does not match its schema (${JSON.stringify(schema.type)}).`);
             config[key] = value;
         }
     }
@@ -77,8 +77,8 @@ export function resolveRuleConfig(rule: AnyRule, packConfig: PackConfig = {}): {
 }
 
 /** Rejects config entries for policies the pack does not have (a typo would silently do nothing). */
-export function checkPackConfigNames(rules: readonly AnyRule[], packConfig: PackConfig = {}): void {
-    const names = new Set(rules.map((r) => r.name));
+export function checkPackConfigNames(policies: readonly AnyPolicy[], packConfig: PackConfig = {}): void {
+    const names = new Set(policies.map((r) => r.name));
     const unknown = Object.keys(packConfig).filter((k) => k !== "all" && !names.has(k));
     if (unknown.length) throw new Error(`Policy config names unknown policies: ${unknown.join(", ")}.`);
 }
@@ -97,7 +97,7 @@ function isUnknownValueError(e: unknown): boolean {
 
 /**
  * Copies `@pulumi/policy`'s unknown-checking proxy into plain data, turning each value unknown
- * during preview into `UNKNOWN` instead of letting a rule's first read of it abort the whole policy.
+ * during preview into `UNKNOWN` instead of letting a policy's first read of it abort it.
  */
 export function materialize(value: unknown): unknown {
     if (value === null || typeof value !== "object") return value;
@@ -134,44 +134,44 @@ function viewOfPolicyResource(r: Pick<ResourceValidationArgs, "type" | "name" | 
     };
 }
 
-const PREVIEW: RuleContext = { source: "pulumi-policy" };
+const PREVIEW: PolicyContext = { source: "pulumi-policy" };
 
-function configFrom(rule: AnyRule, args: { getConfig<T extends object>(): T }): Record<string, unknown> {
+function configFrom(policy: AnyPolicy, args: { getConfig<T extends object>(): T }): Record<string, unknown> {
     // The CLI fills schema defaults in; merging over `defaults` keeps tests and older CLIs equal.
-    return { ...rule.defaults, ...args.getConfig<Record<string, unknown>>() };
+    return { ...policy.defaults, ...args.getConfig<Record<string, unknown>>() };
 }
 
-/** One rule as a `@pulumi/policy` policy (resource or stack validation). */
-export function toPulumiPolicy(rule: AnyRule): ResourceValidationPolicy | StackValidationPolicy {
+/** One of the pack's policies as a `@pulumi/policy` policy (resource or stack validation). */
+export function toPulumiPolicy(policy: AnyPolicy): ResourceValidationPolicy | StackValidationPolicy {
     const base = {
-        name: rule.name,
-        description: rule.description,
-        enforcementLevel: rule.enforcementLevel,
-        configSchema: rule.configSchema,
+        name: policy.name,
+        description: policy.description,
+        enforcementLevel: policy.enforcementLevel,
+        configSchema: policy.configSchema,
     };
-    const validateResource = rule.validateResource;
+    const validateResource = policy.validateResource;
     if (validateResource) {
         return {
             ...base,
             validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-                for (const m of validateResource(viewOfPolicyResource(args), configFrom(rule, args), PREVIEW)) report(m);
+                for (const m of validateResource(viewOfPolicyResource(args), configFrom(policy, args), PREVIEW)) report(m);
             },
         };
     }
-    const validateStack = rule.validateStack;
-    if (!validateStack) throw new Error(`Rule '${rule.name}' validates neither resources nor stacks.`);
+    const validateStack = policy.validateStack;
+    if (!validateStack) throw new Error(`Policy '${policy.name}' validates neither resources nor stacks.`);
     return {
         ...base,
         validateStack: (args: StackValidationArgs, report: ReportViolation) => {
             const views = args.resources.map((r: PolicyResource) => viewOfPolicyResource(r, r.parent?.urn));
-            for (const v of validateStack(views, configFrom(rule, args), PREVIEW)) report(v.message, v.urn);
+            for (const v of validateStack(views, configFrom(policy, args), PREVIEW)) report(v.message, v.urn);
         },
     };
 }
 
-/** The pack's policies: every rule that `@pulumi/policy` can run (synth-only rules are left out). */
-export function toPolicyPackPolicies(rules: readonly AnyRule[]): Policies {
-    return rules.filter((r) => !r.synthOnly).map(toPulumiPolicy);
+/** The pack's policies as `@pulumi/policy` runs them (synth-only ones are left out). */
+export function toPolicyPackPolicies(policies: readonly AnyPolicy[]): Policies {
+    return policies.filter((r) => !r.synthOnly).map(toPulumiPolicy);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,29 +225,29 @@ export function viewOfSynthResource(r: SynthResource): PolicyResourceView {
 }
 
 /**
- * Runs the pack's rules (synth-only ones included) over the synth's resources with the pack's
+ * Runs the pack's policies (synth-only ones included) over the synth's resources with the pack's
  * config. `stackName` counts only where no resource carries a `vps.environment` label.
  */
 export function evaluateSynth(
     resources: SynthResource[],
     packConfig: PackConfig = {},
-    options: { stackName?: string; rules?: readonly AnyRule[] } = {},
+    options: { stackName?: string; policies?: readonly AnyPolicy[] } = {},
 ): Violation[] {
-    const rules = options.rules ?? allRules;
-    checkPackConfigNames(rules, packConfig);
-    const ctx: RuleContext = { source: "synth", stackName: options.stackName };
+    const policies = options.policies ?? allPolicies;
+    checkPackConfigNames(policies, packConfig);
+    const ctx: PolicyContext = { source: "synth", stackName: options.stackName };
     const views = resources.map(viewOfSynthResource);
     const out: Violation[] = [];
-    for (const rule of rules) {
-        const { enforcementLevel, config } = resolveRuleConfig(rule, packConfig);
+    for (const policy of policies) {
+        const { enforcementLevel, config } = resolvePolicyConfig(policy, packConfig);
         if (enforcementLevel === "disabled") continue;
-        if (rule.validateResource) {
+        if (policy.validateResource) {
             for (const v of views) {
-                for (const message of rule.validateResource(v, config, ctx)) out.push({ policyName: rule.name, enforcementLevel, urn: v.urn, message });
+                for (const message of policy.validateResource(v, config, ctx)) out.push({ policyName: policy.name, enforcementLevel, urn: v.urn, message });
             }
         }
-        if (rule.validateStack) {
-            for (const { urn, message } of rule.validateStack(views, config, ctx)) out.push({ policyName: rule.name, enforcementLevel, urn, message });
+        if (policy.validateStack) {
+            for (const { urn, message } of policy.validateStack(views, config, ctx)) out.push({ policyName: policy.name, enforcementLevel, urn, message });
         }
     }
     return out;

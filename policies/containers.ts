@@ -1,141 +1,15 @@
 /**
- * Containers: what makes `pulumi up` fail on an unhealthy release instead of shipping it, and
- * what keeps one container from owning the host (DESIGN.md, "Deploy safety").
+ * Containers: what makes `pulumi up` fail on an unhealthy release instead of shipping it
+ * (healthcheck, wait, restart policy), what keeps one container from starving or owning the
+ * host (log rotation, memory limit, no privileged mode, no host network, host ports and the
+ * Docker socket for the reverse proxy only, few capabilities). Images are in images.ts.
  */
-import {
-    configKeyOf,
-    asArray,
-    asRecord,
-    asString,
-    configSchema,
-    DEFAULT_PRODUCTION_ENVIRONMENTS,
-    defineRule,
-    durationSeconds,
-    isProductionResource,
-    isType,
-    isUnknown,
-    PolicyResourceView,
-    productionEnvironmentsSchema,
-    roleOf,
-    stackEnvironments,
-    StackViolation,
-    stringList,
-    T,
-} from "./rules";
+import { asArray, asRecord, asString, configKeyOf, configSchema, definePolicy, durationSeconds, isContainer, isUnknown, roleOf, stringList } from "./vocabulary";
 
 const rolesSchema = (what: string) => stringList(`\`vps.role\` values of containers allowed to ${what}.`);
 
-function isContainer(r: PolicyResourceView): boolean {
-    return isType(r, T.container);
-}
-
-/** A parsed image reference: `[registry/]repository[:tag][@digest]`. */
-export interface ImageReference {
-    repository: string;
-    tag?: string;
-    digest?: string;
-}
-
-export function parseImageReference(ref: string): ImageReference {
-    const at = ref.indexOf("@");
-    const digest = at >= 0 ? ref.slice(at + 1) : undefined;
-    const nameTag = at >= 0 ? ref.slice(0, at) : ref;
-    const lastSlash = nameTag.lastIndexOf("/");
-    const colon = nameTag.indexOf(":", lastSlash + 1);
-    return colon >= 0
-        ? { repository: nameTag.slice(0, colon), tag: nameTag.slice(colon + 1), digest }
-        : { repository: nameTag, digest };
-}
-
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
-/** A Container's `image` is normally the RemoteImage's `imageId` (a local `sha256:` id): pinned by construction. */
-const IMAGE_ID_RE = /^sha256:[0-9a-f]{64}$/;
-
-/** The image references a resource pulls: a RemoteImage's `name`, a Container's `image` unless it is an image id. */
-function imageReferences(r: PolicyResourceView): string[] {
-    if (isType(r, T.remoteImage)) {
-        const name = r.props.name;
-        return typeof name === "string" ? [name] : [];
-    }
-    if (isContainer(r)) {
-        const image = r.props.image;
-        return typeof image === "string" && !IMAGE_ID_RE.test(image) ? [image] : [];
-    }
-    return [];
-}
-
-/** The config key that sets a resource's image: from a container's role, or the list of image keys for a RemoteImage. */
-function imageKey(r: PolicyResourceView): string {
-    return isContainer(r) && roleOf(r) ? `\`${configKeyOf(r, "image")}\`` : "its image key in the stack config (`services.<name>.image`, `postgres.image`, `redis.image` or `proxy.image`)";
-}
-
-const pinnedDefaults = { forbiddenTags: ["latest", "stable", "edge", "nightly", "main", "master", "develop"] };
-export const imagePinned = defineRule({
-    name: "image-pinned",
-    description:
-        "Every image reference (a RemoteImage `name`, or a Container `image` that is not an image id) has a tag that is not a moving one such as `latest`, or a `sha256` digest, so a preview shows exactly what will run.",
-    enforcementLevel: "mandatory",
-    defaults: pinnedDefaults,
-    configSchema: configSchema(pinnedDefaults, {
-        forbiddenTags: stringList("Tags that move and therefore do not pin an image."),
-    }),
-    validateResource(r, config) {
-        const key = imageKey(r);
-        return imageReferences(r).flatMap((ref) => {
-            const { tag, digest } = parseImageReference(ref);
-            if (digest !== undefined) {
-                return DIGEST_RE.test(digest) ? [] : [`Image '${ref}' has a malformed digest: use \`@sha256:<64 hex digits>\` in ${key}.`];
-            }
-            if (tag === undefined || tag === "") {
-                return [`Image '${ref}' has no tag (Docker pulls \`latest\`): pin ${key} to a release tag or a \`@sha256:\` digest.`];
-            }
-            if (config.forbiddenTags.includes(tag.toLowerCase())) {
-                return [`Image '${ref}' uses the moving tag '${tag}': pin ${key} to a release or commit tag, or a \`@sha256:\` digest.`];
-            }
-            return [];
-        });
-    },
-});
-
-function imageDigestCheck(resources: PolicyResourceView[], production: boolean, productionEnvironments: string[], stackEnvs: string[]): StackViolation[] {
-    const out: StackViolation[] = [];
-    for (const r of resources) {
-        if (isProductionResource(r, stackEnvs, productionEnvironments) !== production) continue;
-        for (const ref of imageReferences(r)) {
-            if (parseImageReference(ref).digest === undefined) {
-                out.push({ urn: r.urn, message: `Image '${ref}' is not pinned by digest: append \`@sha256:<digest>\` (e.g. from \`docker buildx imagetools inspect\`) to ${imageKey(r)}.` });
-            }
-        }
-    }
-    return out;
-}
-
-const digestDefaults = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS };
-const digestSchema = configSchema(digestDefaults, { productionEnvironments: productionEnvironmentsSchema });
-export const imageDigestProduction = defineRule({
-    name: "image-digest-production",
-    description: "In production every image is pinned by `@sha256:` digest, so the release that ran in staging is byte-for-byte the one deployed.",
-    enforcementLevel: "mandatory",
-    defaults: digestDefaults,
-    configSchema: digestSchema,
-    validateStack(resources, config, ctx) {
-        return imageDigestCheck(resources, true, config.productionEnvironments, stackEnvironments(resources, ctx));
-    },
-});
-
-export const imageDigestNonProduction = defineRule({
-    name: "image-digest-non-production",
-    description: "Outside production (staging) images should be pinned by digest too; a commit tag is accepted, so this is advisory.",
-    enforcementLevel: "advisory",
-    defaults: digestDefaults,
-    configSchema: digestSchema,
-    validateStack(resources, config, ctx) {
-        return imageDigestCheck(resources, false, config.productionEnvironments, stackEnvironments(resources, ctx));
-    },
-});
-
 const healthcheckDefaults = { maxIntervalSeconds: 300, minRetries: 1 };
-export const containerHealthcheck = defineRule({
+export const containerHealthcheck = definePolicy({
     name: "container-healthcheck",
     description: "Every container has a healthcheck (a test command, an interval no longer than the threshold, at least the minimum retries), so `wait` has something to wait for.",
     enforcementLevel: "mandatory",
@@ -164,7 +38,7 @@ export const containerHealthcheck = defineRule({
 });
 
 const waitDefaults = { minTimeoutSeconds: 10, maxTimeoutSeconds: 900 };
-export const containerWait = defineRule({
+export const containerWait = definePolicy({
     name: "container-wait",
     description:
         "Every container is created with `wait: true` and a `waitTimeout` (seconds; the provider's default is 60) within the thresholds, so `pulumi up` fails when a new version does not become healthy.",
@@ -188,7 +62,7 @@ export const containerWait = defineRule({
 });
 
 const restartDefaults = { allowedPolicies: ["unless-stopped", "always", "on-failure"] };
-export const containerRestartPolicy = defineRule({
+export const containerRestartPolicy = definePolicy({
     name: "container-restart-policy",
     description: "Every container has a restart policy from the allow-list (Docker's default is `no`), so a crash or a host reboot does not leave the service down.",
     enforcementLevel: "mandatory",
@@ -214,7 +88,7 @@ function sizeMb(v: unknown): number | undefined {
 }
 
 const logDefaults = { allowedDrivers: ["json-file", "local"], maxSizeMb: 100, maxFiles: 10 };
-export const containerLogRotation = defineRule({
+export const containerLogRotation = definePolicy({
     name: "container-log-rotation",
     description:
         "Every container logs through a rotating driver: `json-file` with `max-size` (and `max-file`) within the thresholds, or `local`, so logs cannot fill the VPS disk.",
@@ -249,7 +123,7 @@ export const containerLogRotation = defineRule({
 });
 
 const memoryDefaults = { maxMemoryMb: 8192 };
-export const containerMemoryLimit = defineRule({
+export const containerMemoryLimit = definePolicy({
     name: "container-memory-limit",
     description: "Every container has a memory limit (`memory`, MB) no larger than the threshold, so one leaking service cannot starve the others on the shared VPS.",
     enforcementLevel: "mandatory",
@@ -268,7 +142,7 @@ export const containerMemoryLimit = defineRule({
 });
 
 const privilegedDefaults = { allowedRoles: [] as string[] };
-export const containerNotPrivileged = defineRule({
+export const containerNotPrivileged = definePolicy({
     name: "container-not-privileged",
     description: "No container runs `privileged` (full access to the host's devices and kernel).",
     enforcementLevel: "mandatory",
@@ -283,7 +157,7 @@ export const containerNotPrivileged = defineRule({
 });
 
 const hostNetworkDefaults = { allowedRoles: [] as string[] };
-export const containerNoHostNetwork = defineRule({
+export const containerNoHostNetwork = definePolicy({
     name: "container-no-host-network",
     description: "No container uses the host's network namespace (`networkMode: host`), which bypasses the per-environment Docker network and publishes every port it opens.",
     enforcementLevel: "mandatory",
@@ -298,7 +172,7 @@ export const containerNoHostNetwork = defineRule({
 });
 
 const portsDefaults = { allowedRoles: ["reverse-proxy"], allowedPorts: [80, 443], requireBindAddress: true };
-export const containerHostPortsProxyOnly = defineRule({
+export const containerHostPortsProxyOnly = definePolicy({
     name: "container-host-ports-proxy-only",
     description:
         "Only the reverse proxy publishes host ports, only the allowed ones, and (by default) bound to an explicit address, because staging and production share one VPS with one public IP each. Other containers are reached through the proxy, so a replacement can start beside the old one.",
@@ -333,7 +207,7 @@ export const containerHostPortsProxyOnly = defineRule({
 });
 
 const socketDefaults = { socketPaths: ["/var/run/docker.sock", "/run/docker.sock"], allowedRoles: ["reverse-proxy"] };
-export const containerDockerSocket = defineRule({
+export const containerDockerSocket = definePolicy({
     name: "container-docker-socket",
     description:
         "No container mounts the Docker socket (root on the host) except the allow-listed reverse proxy, which reads it to discover routes, and then only read-only.",
@@ -362,7 +236,7 @@ export const containerDockerSocket = defineRule({
 });
 
 const capabilitiesDefaults = { allowedCapabilities: ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] };
-export const containerCapabilities = defineRule({
+export const containerCapabilities = definePolicy({
     name: "container-capabilities",
     description: "Containers add no Linux capabilities beyond the allow-list (`CAP_` prefix optional); advisory, because some images need one more to start.",
     enforcementLevel: "advisory",
@@ -381,10 +255,7 @@ export const containerCapabilities = defineRule({
     },
 });
 
-export const containerRules = [
-    imagePinned,
-    imageDigestProduction,
-    imageDigestNonProduction,
+export const containerPolicies = [
     containerHealthcheck,
     containerWait,
     containerRestartPolicy,

@@ -5,7 +5,7 @@ import {
     asString,
     configSchema,
     DEFAULT_PRODUCTION_ENVIRONMENTS,
-    defineRule,
+    definePolicy,
     isProductionResource,
     isType,
     isUnknown,
@@ -13,7 +13,7 @@ import {
     stackEnvironments,
     StackViolation,
     T,
-} from "./rules";
+} from "./vocabulary";
 
 const defaults = {
     productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS,
@@ -21,7 +21,7 @@ const defaults = {
     exemptNames: [] as string[],
 };
 
-export const productionDnsProxied = defineRule({
+export const productionDnsProxied = definePolicy({
     name: "production-dns-proxied",
     description:
         "In production every proxiable DNS record (A, AAAA, CNAME by default) is `proxied` through Cloudflare, so the VPS address stays hidden behind Cloudflare's TLS edge. Production is known from the stack's `vps.environment` labels or the record's `vps.environment:<env>` tag.",
@@ -48,4 +48,4 @@ export const productionDnsProxied = defineRule({
     },
 });
 
-export const dnsRules = [productionDnsProxied];
+export const dnsPolicies = [productionDnsProxied];

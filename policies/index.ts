@@ -2,6 +2,6 @@
 // Constructing a PolicyPack starts its gRPC server, so nothing else imports this file.
 import { PolicyPack } from "@pulumi/policy";
 import { toPolicyPackPolicies } from "./adapters";
-import { allRules, PACK_NAME } from "./pack";
+import { allPolicies, PACK_NAME } from "./pack";
 
-new PolicyPack(PACK_NAME, { policies: toPolicyPackPolicies(allRules) });
+new PolicyPack(PACK_NAME, { policies: toPolicyPackPolicies(allPolicies) });

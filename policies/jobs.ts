@@ -2,11 +2,11 @@
  * Jobs: every environment is watched by exactly one health-check job (two would double alerts
  * and race each other's auto-heal).
  */
-import { asString, configSchema, defineRule, environmentOf, isType, isUnknown, PolicyResourceView, StackViolation, T } from "./rules";
+import { asString, configSchema, definePolicy, environmentOf, isType, isUnknown, PolicyResourceView, StackViolation, T } from "./vocabulary";
 
 const defaults = { exemptEnvironments: [] as string[] };
 
-export const healthCheckJobPerEnvironment = defineRule({
+export const healthCheckJobPerEnvironment = definePolicy({
     name: "health-check-job-per-environment",
     description:
         "Each environment found in the `vps.environment` labels of the stack's resources has exactly one `vps:index:HealthCheckJob` with that `environment`: none leaves outages unnoticed, two double the alerts and race each other's auto-heal.",
@@ -45,4 +45,4 @@ export const healthCheckJobPerEnvironment = defineRule({
     },
 });
 
-export const jobRules = [healthCheckJobPerEnvironment];
+export const jobPolicies = [healthCheckJobPerEnvironment];

@@ -1,16 +1,17 @@
 /**
- * The pack's contents: every rule, in the order `pulumi preview` and the synth report them.
- * A rule missing from this list is never run (the pulumi/examples finops pack shipped a policy
+ * The pack's contents: every policy, in the order `pulumi preview` and the synth report them.
+ * A policy missing from this list is never run (the pulumi/examples finops pack shipped a policy
  * it never added); `test/policies.test.ts` checks the list against the documented levels.
  */
-import { containerRules } from "./containers";
-import { dnsRules } from "./dns";
-import { jobRules } from "./jobs";
-import type { AnyRule } from "./rules";
-import { secretRules } from "./secrets";
-import { storageRules } from "./storage";
+import { containerPolicies } from "./containers";
+import { dnsPolicies } from "./dns";
+import { imagePolicies } from "./images";
+import { jobPolicies } from "./jobs";
+import type { AnyPolicy } from "./vocabulary";
+import { secretPolicies } from "./secrets";
+import { storagePolicies } from "./storage";
 
 /** Must equal `name` in PulumiPolicy.yaml and package.json. */
 export const PACK_NAME = "vps-stacks-policies";
 
-export const allRules: readonly AnyRule[] = [...storageRules, ...containerRules, ...secretRules, ...dnsRules, ...jobRules];
+export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies];

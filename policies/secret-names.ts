@@ -1,6 +1,6 @@
 /**
  * Which environment variable names look like they hold a secret, and which plain values
- * carry a credential: one definition for the config check (infra/config.ts, which refuses
+ * carry a credential: one definition for the config check (config/services.ts, which refuses
  * such a variable in `services.<name>.env`) and the policy pack (`no-plain-secret-env`).
  * Dependency-free, so the pack can load it from its own folder.
  */

@@ -1,11 +1,11 @@
 /**
  * Secrets: a variable named like a secret must come from an encrypted stack secret.
  */
-import { asRecord, configKeyOf, configSchema, defineRule, isType, isUnknown, PolicyResourceView, RuleContext, SECRET_PLACEHOLDER, T } from "./rules";
+import { asRecord, configKeyOf, configSchema, definePolicy, isType, isUnknown, PolicyResourceView, PolicyContext, SECRET_PLACEHOLDER, T } from "./vocabulary";
 import { credentialInUrl, looksLikeSecretName, NOT_SECRET_NAME_PATTERN, SECRET_NAME_PATTERN } from "./secret-names";
 
-/** `[name, value]` pairs of a resource's environment; `value` undefined when only the name is known. */
-function environmentOf(r: PolicyResourceView): { name: string; value: unknown }[] {
+/** The env vars of a resource (a container's `envs`, a command's `environment`) as `[name, value]` pairs; `value` undefined when only the name is known. */
+function envVarsOf(r: PolicyResourceView): { name: string; value: unknown }[] {
     if (isType(r, T.container)) {
         const envs = r.props.envs;
         // A whole-array secret (or unknown) hides names and values alike: nothing plain to report.
@@ -36,7 +36,7 @@ const defaults = {
  *   (pulumi/pulumi-policy#241), so there the rule can only catch values that cannot be real
  *   secrets: empty, a known placeholder, or shorter than `minLength`.
  */
-function plainProblem(value: unknown, config: typeof defaults, ctx: RuleContext): string | undefined {
+function plainProblem(value: unknown, config: typeof defaults, ctx: PolicyContext): string | undefined {
     if (isUnknown(value) || value === SECRET_PLACEHOLDER) return undefined;
     if (typeof value !== "string") return ctx.source === "synth" ? "a plain value" : undefined;
     if (value === "") return "an empty value";
@@ -46,11 +46,11 @@ function plainProblem(value: unknown, config: typeof defaults, ctx: RuleContext)
     return undefined;
 }
 
-export const noPlainSecretEnv = defineRule({
+export const noPlainSecretEnv = definePolicy({
     name: "no-plain-secret-env",
     description:
         "No environment variable (container `envs`, command `environment`) whose name looks like a secret (PASSWORD, SECRET, TOKEN, KEY, ...) holds a plain value, and no plain variable holds a URL with a password in it (`postgres://user:pass@host`): both must come from an encrypted stack secret (`services.<name>.secretEnv`). " +
-        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values and skips the URL check; the offline synth, which sees secrets redacted, rejects every non-secret value. The stack config check (infra/config.ts) applies the same name and URL rules before either runs.",
+        "Limit: under `pulumi preview` policies receive secrets decrypted and cannot tell them from plain values (pulumi/pulumi-policy#241), so there it only rejects empty, placeholder or too-short values and skips the URL check; the offline synth, which sees secrets redacted, rejects every non-secret value. The stack config check (config/services.ts) applies the same name and URL rules before either runs.",
     enforcementLevel: "mandatory",
     defaults,
     configSchema: configSchema(defaults, {
@@ -64,7 +64,7 @@ export const noPlainSecretEnv = defineRule({
         const fix = isType(r, T.container)
             ? `move it to \`${configKeyOf(r, "secretEnv")}\` and set the value with \`pulumi config set --secret <key>\``
             : "set it with `pulumi config set --secret` and pass it through `config.requireSecret`";
-        for (const { name, value } of environmentOf(r)) {
+        for (const { name, value } of envVarsOf(r)) {
             if (looksLikeSecretName(name, config.namePattern, config.allowedNamePattern)) {
                 const problem = plainProblem(value, config, ctx);
                 if (problem) out.push(`Variable ${name} looks like a secret but holds ${problem}: ${fix}.`);
@@ -77,5 +77,5 @@ export const noPlainSecretEnv = defineRule({
     },
 });
 
-export const secretRules = [noPlainSecretEnv];
+export const secretPolicies = [noPlainSecretEnv];
 

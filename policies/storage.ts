@@ -1,6 +1,7 @@
 /**
  * Storage and data safety: the data volumes and backup buckets that `pulumi destroy` must never
- * take with it (DESIGN.md, "Lifecycle rules"). All mandatory.
+ * take with it (named, retained, protected in production, backed up; the buckets versioned,
+ * encrypted, private, TLS-only, with a lifecycle). All mandatory.
  */
 import {
     asArray,
@@ -8,7 +9,7 @@ import {
     asString,
     configSchema,
     DEFAULT_PRODUCTION_ENVIRONMENTS,
-    defineRule,
+    definePolicy,
     environmentOf,
     isProductionResource,
     isType,
@@ -20,7 +21,7 @@ import {
     StackViolation,
     stringList,
     T,
-} from "./rules";
+} from "./vocabulary";
 
 
 const exemptBucketsSchema = stringList("Bucket names this policy does not apply to.");
@@ -75,7 +76,7 @@ function perBucket(
 }
 
 const volumeNameDefaults = { namePattern: "^[a-z0-9][a-z0-9_.-]*$" };
-export const volumeExplicitName = defineRule({
+export const volumeExplicitName = definePolicy({
     name: "volume-explicit-name",
     description:
         "Docker volumes have an explicit `name`, so an environment that is destroyed and brought up again re-attaches its data instead of creating an empty auto-named volume.",
@@ -99,7 +100,7 @@ export const volumeExplicitName = defineRule({
 });
 
 const protectDefaults = { productionEnvironments: DEFAULT_PRODUCTION_ENVIRONMENTS, exemptVolumeRoles: [] as string[], exemptBuckets: [] as string[] };
-export const productionDataProtected = defineRule({
+export const productionDataProtected = definePolicy({
     name: "production-data-protected",
     description:
         "In production, every data volume and backup bucket has `protect: true` set on the resource itself, so `pulumi destroy` or an accidental replacement fails instead of deleting data. Production is known from the `vps.environment` label of the stack's resources.",
@@ -128,7 +129,7 @@ export const productionDataProtected = defineRule({
 });
 
 const retainDefaults = { exemptVolumeRoles: [] as string[], exemptBuckets: [] as string[] };
-export const dataRetainedOnDelete = defineRule({
+export const dataRetainedOnDelete = definePolicy({
     name: "data-retained-on-delete",
     description:
         "Every data volume and backup bucket, in every environment, has `retainOnDelete: true` on the resource itself, so `pulumi destroy --stack staging` removes it from the stack but keeps the data. Runs in the offline synth only: `@pulumi/policy` does not expose `retainOnDelete` to policies.",
@@ -149,7 +150,7 @@ export const dataRetainedOnDelete = defineRule({
 });
 
 const forceDestroyDefaults = { exemptBuckets: [] as string[] };
-export const bucketNoForceDestroy = defineRule({
+export const bucketNoForceDestroy = definePolicy({
     name: "bucket-no-force-destroy",
     description: "No S3 bucket sets `forceDestroy`, which would let a delete empty the bucket and its backups.",
     enforcementLevel: "mandatory",
@@ -164,7 +165,7 @@ export const bucketNoForceDestroy = defineRule({
 });
 
 const versioningDefaults = { exemptBuckets: [] as string[] };
-export const backupBucketVersioning = defineRule({
+export const backupBucketVersioning = definePolicy({
     name: "backup-bucket-versioning",
     description: "Every backup bucket has a `BucketVersioning` with status `Enabled`, so an overwritten or deleted backup can be restored from a previous version.",
     enforcementLevel: "mandatory",
@@ -180,7 +181,7 @@ export const backupBucketVersioning = defineRule({
 });
 
 const encryptionDefaults = { allowedAlgorithms: ["AES256", "aws:kms", "aws:kms:dsse"], exemptBuckets: [] as string[] };
-export const backupBucketEncryption = defineRule({
+export const backupBucketEncryption = definePolicy({
     name: "backup-bucket-encryption",
     description: "Every backup bucket has a server-side encryption configuration whose default algorithm is in the allow-list.",
     enforcementLevel: "mandatory",
@@ -200,7 +201,7 @@ export const backupBucketEncryption = defineRule({
 
 const publicAccessDefaults = { exemptBuckets: [] as string[] };
 const PUBLIC_ACCESS_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
-export const backupBucketPublicAccessBlocked = defineRule({
+export const backupBucketPublicAccessBlocked = definePolicy({
     name: "backup-bucket-public-access-blocked",
     description: "Every backup bucket has a `BucketPublicAccessBlock` with all four blocks on, so no ACL or policy can make a backup public.",
     enforcementLevel: "mandatory",
@@ -243,7 +244,7 @@ export function deniesInsecureTransport(policy: unknown): boolean {
 }
 
 const tlsDefaults = { exemptBuckets: [] as string[] };
-export const backupBucketTlsOnly = defineRule({
+export const backupBucketTlsOnly = definePolicy({
     name: "backup-bucket-tls-only",
     description: "Every backup bucket has a bucket policy that denies `s3:*` to everyone when `aws:SecureTransport` is false, so backups never travel unencrypted.",
     enforcementLevel: "mandatory",
@@ -258,7 +259,7 @@ export const backupBucketTlsOnly = defineRule({
 });
 
 const lifecycleDefaults = { minRetentionDays: 7, requireNoncurrentVersionExpiration: true, exemptBuckets: [] as string[] };
-export const backupBucketLifecycle = defineRule({
+export const backupBucketLifecycle = definePolicy({
     name: "backup-bucket-lifecycle",
     description:
         "Every backup bucket has an enabled lifecycle rule that expires old backups (and, by default, old noncurrent versions), and no rule expires anything sooner than `minRetentionDays`.",
@@ -297,7 +298,7 @@ export const backupBucketLifecycle = defineRule({
 });
 
 const backupCoverageDefaults = { backedUpRoles: ["postgres-data", "redis-data"] };
-export const dataVolumesBackedUp = defineRule({
+export const dataVolumesBackedUp = definePolicy({
     name: "data-volumes-backed-up",
     description:
         "Every PostgreSQL or Redis data volume (by its `vps.role` label) is listed in the `volumes` of a `vps:index:BackupJob` of the same environment, so no database runs without a backup.",
@@ -331,7 +332,7 @@ export const dataVolumesBackedUp = defineRule({
     },
 });
 
-export const storageRules = [
+export const storagePolicies = [
     volumeExplicitName,
     productionDataProtected,
     dataRetainedOnDelete,

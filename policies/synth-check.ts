@@ -1,9 +1,11 @@
 /**
  * The policy pack as the offline synth runs it: the verdict of a pull request without
- * credentials. `infra/synth.ts` calls `runPolicyPack` after writing its JSON; run directly,
+ * credentials. `tools/synth/cli.ts` calls `runPolicyPack` after writing its JSON; run directly,
  * this file checks a synth JSON file:
  *
- *   node -r ts-node/register/transpile-only policies/synth-check.ts synth.json [--policy-config file.json]
+ *   node -r sucrase/register/ts policies/synth-check.ts synth.json [--policy-config file.json]
+ *
+ * (from the repository root: the runner is the root's sucrase, as for the synth and the tests)
  *
  * Exit code 1 when any mandatory policy is violated, 2 on unreadable input.
  */

@@ -8,17 +8,17 @@ import { installedFiles, parseEnvFile } from "./helpers/jobs";
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
 describe("BackupJob", () => {
-    let mod: typeof import("../components/backup-job");
-    let sj: typeof import("../components/scheduled-job");
+    let mod: typeof import("../components/jobs/backup-job");
+    let systemd: typeof import("../components/jobs/systemd");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/backup-job");
-        sj = await import("../components/scheduled-job");
+        mod = await import("../components/jobs/backup-job");
+        systemd = await import("../components/jobs/systemd");
     });
 
     const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };
-    const baseArgs = (): import("../components/backup-job").BackupJobArgs => ({
+    const baseArgs = (): import("../components/jobs/backup-job").BackupJobArgs => ({
         connection,
         app: "shop",
         environment: "staging",
@@ -191,7 +191,7 @@ describe("BackupJob", () => {
     });
 
     it("installs a unit that retries a failed backup after 5 minutes, at most 3 starts in 12 hours, but not a bad configuration, a held lock or an undelivered report", () => {
-        const units = sj.renderUnits(mod.backupJobSpec(baseArgs()));
+        const units = systemd.renderUnits(mod.backupJobSpec(baseArgs()));
         assert.match(units.service, /^Restart=on-failure$/m);
         assert.match(units.service, /^RestartSec=300$/m);
         assert.match(units.service, /^RestartPreventExitStatus=2 3 4$/m);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { calendarExpressionProblem } from "../infra/calendar";
+import { calendarExpressionProblem } from "../config/calendar";
 import { INVALID_CALENDARS, VALID_CALENDARS } from "./fixtures/calendar-corpus";
 
 describe("systemd calendar expressions", () => {

@@ -1,12 +1,12 @@
 import { strict as assert } from "assert";
-import { AppNetwork } from "../components/app-network";
-import { DataVolume } from "../components/data-volume";
-import { PostgresService } from "../components/postgres-service";
-import { RedisService } from "../components/redis-service";
-import { ReverseProxy } from "../components/reverse-proxy";
-import { Service } from "../components/service";
+import { AppNetwork } from "../components/docker/app-network";
+import { DataVolume } from "../components/docker/data-volume";
+import { PostgresService } from "../components/services/postgres-service";
+import { RedisService } from "../components/services/redis-service";
+import { ReverseProxy } from "../components/services/reverse-proxy";
+import { Service } from "../components/docker/service";
 import { EXAMPLE_HOST_KEY } from "./fixtures/config";
-import { VpsHost } from "../components/vps-host";
+import { VpsHost } from "../components/docker/vps-host";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
 

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { imageReferenceProblem, parseMemoryMb, registryLookupHost, traefikVersionProblem } from "../infra/config";
+import { registryLookupHost } from "../config/host";
+import { traefikVersionProblem } from "../config/proxy";
+import { imageReferenceProblem, parseMemoryMb } from "../config/values";
 import { assertIssue, issuesOf, parse } from "./helpers/config";
 import { validValues } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";

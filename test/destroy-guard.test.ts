@@ -5,8 +5,8 @@
  * (test/engine/production.test.ts).
  */
 import { strict as assert } from "assert";
-import { DestroyGuard } from "../components/destroy-guard";
-import type { SynthResource, SynthResult } from "../infra/synthesize";
+import { DestroyGuard } from "../components/lifecycle/destroy-guard";
+import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
 import { synthShippedStack } from "./helpers/synth";
 
 const GUARD = "vps:index:DestroyGuard";

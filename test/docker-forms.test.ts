@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { cpusInput, cpusProblem, cpusReadBack, dockerDuration, goDurationString, nanoCpus } from "../components/docker-forms";
+import { cpusInput, cpusProblem, cpusReadBack, dockerDuration, goDurationString, nanoCpus } from "../components/docker/docker-forms";
 
 // Expected values were printed by Go 1.26 on this machine from the provider's own code path:
 // big.Rat.SetString + Mul(1e9) (docker opts.ParseCPUs), kreuzwerker v4.5.0

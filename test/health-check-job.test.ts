@@ -4,16 +4,17 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
 import { parseEnvFile } from "./helpers/jobs";
+import { HEALTH_CHECK_RESTART_POLICY } from "../components/defaults";
 
 describe("HealthCheckJob", () => {
-    let mod: typeof import("../components/health-check-job");
+    let mod: typeof import("../components/jobs/health-check-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/health-check-job");
+        mod = await import("../components/jobs/health-check-job");
     });
 
-    const args = (): import("../components/health-check-job").HealthCheckJobArgs => ({
+    const args = (): import("../components/jobs/health-check-job").HealthCheckJobArgs => ({
         connection: { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") },
         app: "shop",
         environment: "staging",
@@ -106,9 +107,9 @@ describe("HealthCheckJob", () => {
     });
 
     it("restarts a run only when it died, never because checks failed: exit 1-4 are answers", () => {
-        assert.deepEqual(mod.HEALTH_CHECK_RESTART_POLICY.preventExitStatuses, [1, 2, 3, 4]);
+        assert.deepEqual(HEALTH_CHECK_RESTART_POLICY.preventExitStatuses, [1, 2, 3, 4]);
         // The per-minute timer makes 5 starts in the window; the limit must leave room for them.
-        assert.ok(mod.HEALTH_CHECK_RESTART_POLICY.burst > 300 / 60);
+        assert.ok(HEALTH_CHECK_RESTART_POLICY.burst > 300 / 60);
     });
 
     it("keeps the webhook URL out of every command text and marks the env file secret", async () => {

@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { toPolicyPackPolicies } from "../policies/adapters";
-import { allRules, PACK_NAME } from "../policies/pack";
+import { allPolicies, PACK_NAME } from "../policies/pack";
 import { parse as parseYaml } from "yaml";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -25,19 +25,19 @@ function documented(): { name: string; level: string; runsIn: string }[] {
 
 describe("policy pack metadata", () => {
     it("docs/policies.md lists every policy once, with its enforcement level and where it runs", () => {
-        const fromCode = allRules.map((r) => ({ name: r.name, level: r.enforcementLevel, runsIn: r.synthOnly ? "synth only" : "preview and synth" }));
+        const fromCode = allPolicies.map((r) => ({ name: r.name, level: r.enforcementLevel, runsIn: r.synthOnly ? "synth only" : "preview and synth" }));
         assert.deepStrictEqual(documented().sort((a, b) => a.name.localeCompare(b.name)), fromCode.sort((a, b) => a.name.localeCompare(b.name)));
     });
 
     it("docs/policies.md gives every policy's current description", () => {
-        for (const r of allRules) {
+        for (const r of allPolicies) {
             const start = DOC.indexOf(`#### \`${r.name}\``);
             assert.ok(start >= 0 && DOC.indexOf(r.description, start) > start, `docs/policies.md section for ${r.name} holds its description`);
         }
     });
 
     it("docs/policies.md documents every config key of every policy with its default", () => {
-        for (const r of allRules) {
+        for (const r of allPolicies) {
             const start = DOC.indexOf(`#### \`${r.name}\``);
             assert.ok(start >= 0, `section for ${r.name}`);
             const end = DOC.indexOf("\n#### ", start + 1);
@@ -49,7 +49,7 @@ describe("policy pack metadata", () => {
     });
 
     it("the PolicyPack holds every policy but the synth-only ones, with the documented levels and config schemas", () => {
-        const policies = toPolicyPackPolicies(allRules);
+        const policies = toPolicyPackPolicies(allPolicies);
         const expected = documented().filter((d) => d.runsIn === "preview and synth");
         assert.deepStrictEqual(policies.map((p) => ({ name: p.name, level: p.enforcementLevel })).sort((a, b) => a.name.localeCompare(b.name)),
             expected.map((d) => ({ name: d.name, level: d.level })).sort((a, b) => a.name.localeCompare(b.name)));
@@ -84,7 +84,9 @@ describe("policy pack under the @pulumi/policy analyzer server", function () {
     let client: any;
 
     before(async () => {
-        // As the CLI does: run the pack's entry point from its directory; it prints its port.
+        // As the CLI does: run the pack's entry point from its directory, with the pack's own
+        // TypeScript runner (policies/node_modules/ts-node, what the Pulumi CLI loads it with;
+        // the one place the tests use ts-node), and read the port it prints.
         pack = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "index.ts"], { cwd: path.join(ROOT, "policies"), stdio: ["ignore", "pipe", "pipe"] });
         const port = await new Promise<string>((resolve, reject) => {
             let out = "";
@@ -112,7 +114,7 @@ describe("policy pack under the @pulumi/policy analyzer server", function () {
         const info: any = await call("getAnalyzerInfo", new emptyPb.Empty());
         assert.strictEqual(info.getName(), PACK_NAME);
         const served = info.getPoliciesList().map((p: any) => `${p.getName()}:${LEVEL_NAMES[p.getEnforcementlevel()]}`).sort();
-        const expected = allRules.filter((r) => !r.synthOnly).map((r) => `${r.name}:${r.enforcementLevel}`).sort();
+        const expected = allPolicies.filter((r) => !r.synthOnly).map((r) => `${r.name}:${r.enforcementLevel}`).sort();
         assert.deepStrictEqual(served, expected);
     });
 

@@ -17,7 +17,7 @@ interface Run {
 
 function run(args: string[]): Promise<Run> {
     return new Promise((resolve) => {
-        execFile(process.execPath, ["--require", "ts-node/register/transpile-only", ...args], { cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        execFile(process.execPath, ["--require", "sucrase/register/ts", ...args], { cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
             resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
     });
@@ -37,7 +37,7 @@ describe("policy pack in the offline synth", function () {
     const runs: Record<string, Run> = {};
     before(async () => {
         const jobs: Record<string, string[]> = {
-            broken: ["infra/synth.ts", "--config-file", "test/fixtures/broken-stack/Pulumi.broken.yaml", "--quiet"],
+            broken: ["tools/synth/cli.ts", "--config-file", "test/fixtures/broken-stack/Pulumi.broken.yaml", "--quiet"],
             brokenSynth: ["policies/synth-check.ts", "test/fixtures/broken-synth.json"],
             typo: ["policies/synth-check.ts", "test/fixtures/broken-synth.json", "--policy-config", "test/fixtures/policy-config-typo.json"],
         };

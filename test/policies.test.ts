@@ -1,9 +1,9 @@
 import * as assert from "assert";
-import { checkPackConfigNames, resolveRuleConfig } from "../policies/adapters";
-import { allRules } from "../policies/pack";
+import { checkPackConfigNames, resolvePolicyConfig } from "../policies/adapters";
+import { allPolicies } from "../policies/pack";
 import { formatViolations, runPolicyPack, SynthResource } from "../policies/synth-check";
 import { changed, DIGEST, Env, find, happyStack, without } from "./policies/fixtures";
-import { previewUnknownString, previewViolations, rule, synthViolations } from "./policies/harness";
+import { policy, previewUnknownString, previewViolations, synthViolations } from "./policies/harness";
 
 interface FailingCase {
     policy: string;
@@ -94,7 +94,7 @@ const failing: FailingCase[] = [
 describe("policy pack", () => {
     describe("passes the happy-path environment", () => {
         for (const env of [S, P] as Env[]) {
-            for (const r of allRules) {
+            for (const r of allPolicies) {
                 it(`${r.name} finds nothing in a correct ${env} stack (synth)`, () => {
                     assert.deepStrictEqual(synthViolations(happyStack(env), r.name), []);
                 });
@@ -117,9 +117,9 @@ describe("policy pack", () => {
                 const stack = c.stack();
                 const found = synthViolations(stack, c.policy, c.config);
                 check(found, stack);
-                assert.ok(found.every((v) => v.enforcementLevel === rule(c.policy).enforcementLevel && v.policyName === c.policy));
+                assert.ok(found.every((v) => v.enforcementLevel === policy(c.policy).enforcementLevel && v.policyName === c.policy));
             });
-            if (c.preview === false || rule(c.policy).synthOnly) continue;
+            if (c.preview === false || policy(c.policy).synthOnly) continue;
             it(`${c.policy} rejects ${c.title} (pulumi preview)`, async () => {
                 const stack = c.stack();
                 check(await previewViolations(stack, c.policy, (c.config?.[c.policy] ?? {}) as Record<string, unknown>), stack);
@@ -129,7 +129,7 @@ describe("policy pack", () => {
 
     it("every policy has a failing case above", () => {
         const covered = new Set(failing.map((c) => c.policy));
-        assert.deepStrictEqual(allRules.map((r) => r.name).filter((n) => !covered.has(n)), []);
+        assert.deepStrictEqual(allPolicies.map((r) => r.name).filter((n) => !covered.has(n)), []);
     });
 
     describe("production is known from labels", () => {
@@ -243,14 +243,14 @@ describe("policy pack", () => {
         });
 
         it("rejects unknown policies, unknown keys and mistyped values, naming them", () => {
-            assert.throws(() => checkPackConfigNames(allRules, { "container-memroy-limit": {} }), /container-memroy-limit/);
-            assert.throws(() => resolveRuleConfig(rule("container-memory-limit"), { "container-memory-limit": { maxMemory: 1 } }), /unknown key 'maxMemory'/);
-            assert.throws(() => resolveRuleConfig(rule("container-memory-limit"), { "container-memory-limit": { maxMemoryMb: "1g" } }), /maxMemoryMb/);
-            assert.throws(() => resolveRuleConfig(rule("container-memory-limit"), { "container-memory-limit": "warn" }), /Invalid enforcement level/);
+            assert.throws(() => checkPackConfigNames(allPolicies, { "container-memroy-limit": {} }), /container-memroy-limit/);
+            assert.throws(() => resolvePolicyConfig(policy("container-memory-limit"), { "container-memory-limit": { maxMemory: 1 } }), /unknown key 'maxMemory'/);
+            assert.throws(() => resolvePolicyConfig(policy("container-memory-limit"), { "container-memory-limit": { maxMemoryMb: "1g" } }), /maxMemoryMb/);
+            assert.throws(() => resolvePolicyConfig(policy("container-memory-limit"), { "container-memory-limit": "warn" }), /Invalid enforcement level/);
         });
 
-        it("every configSchema property has the rule's default and every default is in the schema", () => {
-            for (const r of allRules) {
+        it("every configSchema property has the policy's default and every default is in the schema", () => {
+            for (const r of allPolicies) {
                 assert.deepStrictEqual(Object.keys(r.configSchema.properties).sort(), Object.keys(r.defaults).sort(), r.name);
                 for (const [k, schema] of Object.entries(r.configSchema.properties)) {
                     assert.deepStrictEqual(schema.default, (r.defaults as Record<string, unknown>)[k], `${r.name}.${k}`);

@@ -143,6 +143,16 @@ describe("how the Pulumi CLI runs the program and the policy pack", () => {
         for (const dep of ["ts-node", "typescript"]) assert.ok(pkg.dependencies?.[dep] ?? pkg.devDependencies?.[dep], dep);
     });
 
+    it("runs the synth, every test suite and every benchmark with one TypeScript runner, sucrase", () => {
+        for (const [name, script] of Object.entries(pkg.scripts as Record<string, string>)) {
+            if (name === "synth" || name.startsWith("bench:")) assert.match(script, /^node --require sucrase\/register\/ts \S+\.ts$/, name);
+            assert.doesNotMatch(script, /ts-node/, name);
+        }
+        for (const file of fs.readdirSync(ROOT).filter((f) => /^\.mocharc(\.\w+)?\.json$/.test(f))) {
+            assert.deepEqual(JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8")).require, ["sucrase/register/ts"], file);
+        }
+    });
+
     it("gives the policy pack its own TypeScript runner: --policy-pack loads only that folder's node_modules", () => {
         const pack = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "package.json"), "utf8"));
         for (const dep of ["ts-node", "typescript", "@pulumi/policy", "@pulumi/pulumi"]) {

@@ -6,8 +6,8 @@
  * refuse.
  */
 import { strict as assert } from "assert";
-import type { SynthResource, SynthResult } from "../infra/synthesize";
-import { cpusReadBack, durationNanos, goDurationString, nanoCpus } from "../components/docker-forms";
+import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
+import { cpusReadBack, durationNanos, goDurationString, nanoCpus } from "../components/docker/docker-forms";
 import { synthShippedStack } from "./helpers/synth";
 
 const stacks: Record<string, SynthResult> = {};

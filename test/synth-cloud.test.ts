@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import type { SynthResource, SynthResult } from "../infra/synthesize";
+import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
 import { SynthRun, synthShippedStack } from "./helpers/synth";
 
 const STACKS = ["staging", "production"] as const;
@@ -56,7 +56,7 @@ describe("offline synth: DNS records and backup buckets of the shipped stacks", 
             ]) {
                 const child = one(r, type);
                 assert.equal(child.props.bucket, name, type);
-                assert.equal(child.parent, bucket.parent, `${type} is in the BackupBucket component`);
+                assert.equal(child.parent, bucket.parent, `${type} is in the BackupStorage component`);
                 assert.equal(child.options.retainOnDelete, true, type);
             }
             const rules = one(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").props.rules as any[];

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { SynthResource, SynthResult } from "../infra/synthesize";
+import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
 import { runPolicyPack } from "../policies/synth-check";
 import { runScript, SynthRun, synthOnce, synthShippedStack, synthTmp } from "./helpers/synth";
 
@@ -167,7 +167,7 @@ describe("offline synth of a bad configuration", function () {
             .replace("memory: 512m", "memory: lots")
             .replace("shop-web:sha-3f2c1e7", "shop-web:latest");
         fs.writeFileSync(bad, text);
-        const run = await runScript("infra/synth.ts", ["--config-file", bad]);
+        const run = await runScript("tools/synth/cli.ts", ["--config-file", bad]);
         assert.equal(run.code, 1);
         assert.match(run.stderr, /Invalid configuration for stack "broken"/);
         assert.match(run.stderr, /services\.backend\.port: /);
@@ -177,10 +177,10 @@ describe("offline synth of a bad configuration", function () {
     });
 
     it("exits 2 with usage for a missing stack file or bad arguments", async () => {
-        const missing = await runScript("infra/synth.ts", ["--stack", "nonexistent"]);
+        const missing = await runScript("tools/synth/cli.ts", ["--stack", "nonexistent"]);
         assert.equal(missing.code, 2);
         assert.match(missing.stderr, /Pulumi\.nonexistent\.yaml: no such stack config file/);
-        const both = await runScript("infra/synth.ts", []);
+        const both = await runScript("tools/synth/cli.ts", []);
         assert.equal(both.code, 2);
         assert.match(both.stderr, /usage: npm run synth/);
     });

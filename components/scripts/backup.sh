@@ -70,29 +70,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=db.sh
 . "$here/db.sh"
 JOB_NAME=backup
-
-fail_config() {
-  notify failure "backup not run: $1" || true
-  exit 2
-}
-
-crlf=$(job_reject_crlf 2>&1) || fail_config "${crlf#backup: }"
-notify_check_url || fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
-s3_init || fail_config "the object store is not configured (see the log)"
-case "${DB_ACCESS:-docker}" in
-  docker | local) ;;
-  *) fail_config "DB_ACCESS must be docker or local, got '${DB_ACCESS}'" ;;
-esac
-read -r -a postgres_entries <<<"${BACKUP_POSTGRES:-}"
-read -r -a redis_entries <<<"${BACKUP_REDIS:-}"
-if [ "${#postgres_entries[@]}" -eq 0 ] && [ "${#redis_entries[@]}" -eq 0 ]; then
-  fail_config "BACKUP_POSTGRES and BACKUP_REDIS are both empty"
-fi
+job_check_backup_config
 
 now=${BACKUP_TIME:-now}
-stamp=$(date -u -d "$now" +%Y%m%dT%H%M%SZ) || fail_config "BACKUP_TIME '$now' is not a date"
+stamp=$(date -u -d "$now" +%Y%m%dT%H%M%SZ) || job_fail_config "BACKUP_TIME '$now' is not a date"
 if [ "$(date -u -d "$now" +%s)" -gt $(($(date -u +%s) + S3_CLOCK_SKEW_SECONDS)) ]; then
-  fail_config "BACKUP_TIME '$now' is in the future: a backup stamped $stamp would pass for the newest one"
+  job_fail_config "BACKUP_TIME '$now' is in the future: a backup stamped $stamp would pass for the newest one"
 fi
 tiers=(daily)
 [ "$(date -u -d "$now" +%u)" = 7 ] && tiers+=(weekly)
@@ -113,9 +96,8 @@ if [ "${DB_ACCESS:-docker}" = docker ] && ! ping_err=$(job_docker_ping 2>&1); th
   exit 1
 fi
 
-# Only Redis snapshots touch the disk (PostgreSQL dumps stream); systemd's StateDirectory
-# is on the root file system, /tmp may be a small tmpfs.
-work=$(mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/backup.XXXXXX") || fail_config "cannot create a work directory in ${STATE_DIRECTORY:-${TMPDIR:-/tmp}}"
+# Only Redis snapshots touch the disk (PostgreSQL dumps stream).
+work=$(job_work_dir backup) || job_fail_config "cannot create a work directory in ${STATE_DIRECTORY:-${TMPDIR:-/tmp}}"
 trap 'rm -rf "$work"' EXIT
 
 failures=()

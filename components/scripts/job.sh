@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What every job script shares (sourced after notify.sh): reading an env file without running
-# it, refusing settings with Windows line endings, the run lock, the alert on SIGTERM/SIGINT,
-# and timeouts on the Docker client.
+# it, refusing settings with Windows line endings, the checks a backup script makes before it
+# touches anything, the run lock, the alert on SIGTERM/SIGINT, and timeouts on the Docker
+# client.
 #
 #   . "$here/notify.sh"; . "$here/job.sh"; JOB_NAME="backup"; job_trap_signals
 #
@@ -91,6 +92,44 @@ job_reject_crlf() {
       return 2
     fi
   done
+}
+
+# job_fail_config <reason>: a bad configuration: alerts "<JOB_NAME> not run: <reason>" and
+# exits 2 (which the units do not retry).
+job_fail_config() {
+  notify failure "$JOB_NAME not run: $1" || true
+  exit 2
+}
+
+# job_check_backup_config: what a script that writes or reads backups (backup.sh,
+# restore-check.sh; s3.sh sourced) checks before it touches anything: no setting with a
+# Windows line ending, a webhook URL notify.sh can post to, the object store configured
+# (s3_init), DB_ACCESS docker or local, and at least one source. Sets the arrays
+# postgres_entries and redis_entries from BACKUP_POSTGRES and BACKUP_REDIS. A problem is a bad
+# configuration (job_fail_config).
+job_check_backup_config() {
+  local crlf
+  crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
+  notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
+  s3_init || job_fail_config "the object store is not configured (see the log)"
+  case "${DB_ACCESS:-docker}" in
+    docker | local) ;;
+    *) job_fail_config "DB_ACCESS must be docker or local, got '${DB_ACCESS}'" ;;
+  esac
+  # shellcheck disable=SC2034 # read by the script that calls this
+  read -r -a postgres_entries <<<"${BACKUP_POSTGRES:-}"
+  # shellcheck disable=SC2034 # read by the script that calls this
+  read -r -a redis_entries <<<"${BACKUP_REDIS:-}"
+  if [ "${#postgres_entries[@]}" -eq 0 ] && [ "${#redis_entries[@]}" -eq 0 ]; then
+    job_fail_config "BACKUP_POSTGRES and BACKUP_REDIS are both empty"
+  fi
+}
+
+# job_work_dir <name>: creates and prints a private directory for the run's temporary files:
+# in systemd's StateDirectory (on the root file system; /tmp may be a small tmpfs), else
+# $TMPDIR or /tmp. The caller removes it (trap ... EXIT).
+job_work_dir() {
+  mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/$1.XXXXXX"
 }
 
 # job_run_id: 8 hex digits unique to this run (object keys, scratch names).

@@ -70,36 +70,20 @@ mode=${RESTORE_CHECK_MODE:-restore}
 JOB_NAME="restore check"
 [ "$mode" != freshness ] || JOB_NAME="backup freshness check"
 
-fail_config() {
-  notify failure "$JOB_NAME not run: $1" || true
-  exit 2
-}
-
 case "$mode" in
   restore | freshness) ;;
-  *) fail_config "RESTORE_CHECK_MODE must be restore or freshness, got '$mode'" ;;
+  *) job_fail_config "RESTORE_CHECK_MODE must be restore or freshness, got '$mode'" ;;
 esac
-crlf=$(job_reject_crlf 2>&1) || fail_config "${crlf#*: }"
-notify_check_url || fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
-s3_init || fail_config "the object store is not configured (see the log)"
-case "${DB_ACCESS:-docker}" in
-  docker | local) ;;
-  *) fail_config "DB_ACCESS must be docker or local, got '${DB_ACCESS}'" ;;
-esac
-read -r -a postgres_entries <<<"${BACKUP_POSTGRES:-}"
-read -r -a redis_entries <<<"${BACKUP_REDIS:-}"
-if [ "${#postgres_entries[@]}" -eq 0 ] && [ "${#redis_entries[@]}" -eq 0 ]; then
-  fail_config "BACKUP_POSTGRES and BACKUP_REDIS are both empty"
-fi
+job_check_backup_config
 max_age_hours=${MAX_BACKUP_AGE_HOURS:-26}
-[[ "$max_age_hours" =~ ^[1-9][0-9]*$ ]] || fail_config "MAX_BACKUP_AGE_HOURS must be a whole number of hours, got '$max_age_hours'"
+[[ "$max_age_hours" =~ ^[1-9][0-9]*$ ]] || job_fail_config "MAX_BACKUP_AGE_HOURS must be a whole number of hours, got '$max_age_hours'"
 smoke_query=${RESTORE_CHECK_SMOKE_QUERY:-"SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"}
-now=$(date -u -d "${RESTORE_CHECK_NOW:-now}" +%s) || fail_config "RESTORE_CHECK_NOW is not a date"
+now=$(date -u -d "${RESTORE_CHECK_NOW:-now}" +%s) || job_fail_config "RESTORE_CHECK_NOW is not a date"
 # restore.sh's candidates are judged against the same "now".
 RESTORE_NOW=$now
 
 # Freshness mode keeps only tools' error output here; restore mode also the downloaded backups.
-RESTORE_WORK=$(mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/restore-check.XXXXXX") || fail_config "cannot create a work directory"
+RESTORE_WORK=$(job_work_dir restore-check) || job_fail_config "cannot create a work directory"
 trap 'rm -rf "$RESTORE_WORK"' EXIT
 
 failures=()

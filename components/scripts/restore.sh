@@ -346,7 +346,7 @@ restore_main() {
       *) restore_usage; return 2 ;;
     esac
   done
-  RESTORE_WORK=$(mktemp -d "${STATE_DIRECTORY:-${TMPDIR:-/tmp}}/restore.XXXXXX")
+  RESTORE_WORK=$(job_work_dir restore)
   # shellcheck disable=SC2064 # the directory is fixed now
   trap "rm -rf '$RESTORE_WORK'" EXIT
   job_cleanup() { restore_cleanup; }

@@ -1,6 +1,6 @@
 /**
  * The engine suite's harness: a sandbox per scenario in which the real `pulumi` CLI runs
- * the real program (`infra/index.ts`) through the Automation API's inline programs, with
+ * the real program (`program/index.ts`) through the Automation API's inline programs, with
  * a file backend, a passphrase secrets provider, the provider stand-ins of
  * test/engine/plugins first on PATH, and the policy pack through the CLI's analyzer protocol.
  *
@@ -32,8 +32,8 @@ export const PROJECT = "vps-stacks";
 export const PLUGINS = path.join(ROOT, "test", "engine", "plugins");
 /** The policy pack as an executable analyzer plugin (see plugins/policy-pack). */
 export const POLICY_PACK = path.join(PLUGINS, "policy-pack");
-const ENTRY = path.join(ROOT, "infra", "index.ts");
-const PROGRAM_DIRS = ["infra", "stacks", "components"].map((d) => path.join(ROOT, d) + path.sep);
+const ENTRY = path.join(ROOT, "program", "index.ts");
+const PROGRAM_DIRS = ["program", "config", "compose", "components"].map((d) => path.join(ROOT, d) + path.sep);
 
 /**
  * Installs the policy pack's own dependencies (`npm ci --prefix policies`) when they are

@@ -1,6 +1,7 @@
 /** Assertions over the config parser's errors, shared by the config test files. */
 import { strict as assert } from "assert";
-import { ConfigError, ConfigIssue, EnvironmentConfig, parseEnvironmentConfig } from "../../infra/config";
+import { parseEnvironmentConfig } from "../../config/parse";
+import { ConfigError, ConfigIssue, EnvironmentConfig } from "../../config/types";
 import { VALID_SECRET_KEYS } from "../fixtures/config";
 
 /** Parses literal values as stack `test`, with `secretKeys` marked secret. */

@@ -5,7 +5,7 @@
  * options), and await Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMocks } from "../../infra/mocks";
+import { RecordingMocks, setEngineMocks } from "../../tools/synth/mocks";
 
 /** A resource as a transformation saw it. */
 export interface CapturedResource {
@@ -19,7 +19,7 @@ export interface CapturedResource {
 /** Installs fresh recording mocks for `stack`; call in `before`/`beforeEach`. */
 export async function useMocks(stack = "test"): Promise<RecordingMocks> {
     const mocks = new RecordingMocks();
-    await pulumi.runtime.setMocks(mocks, "vps-stacks", stack, false);
+    await setEngineMocks(mocks, "vps-stacks", stack);
     return mocks;
 }
 

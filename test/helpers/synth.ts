@@ -1,5 +1,5 @@
 /**
- * Runs the offline synth CLI (`infra/synth.ts`) as a child process, as `npm run synth`
+ * Runs the offline synth CLI (`tools/synth/cli.ts`) as a child process, as `npm run synth`
  * does: a Pulumi program runs once per process. The synth of each shipped stack is
  * memoized, so every test file in one mocha run shares one synth per stack.
  */
@@ -7,7 +7,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { SynthResult } from "../../infra/synthesize";
+import type { SynthResult } from "../../tools/synth/synthesize";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 // The same TypeScript hook as `npm run synth` (sucrase: strips types without loading the compiler).
@@ -49,7 +49,7 @@ export function runScript(script: string, args: string[], out?: string): Promise
 
 function withOut(label: string, args: string[]): Promise<SynthRun> {
     const out = path.join(synthTmp, `${label}.json`);
-    return runScript("infra/synth.ts", [...args, "--out", out], out);
+    return runScript("tools/synth/cli.ts", [...args, "--out", out], out);
 }
 
 const shipped = new Map<string, Promise<SynthRun>>();

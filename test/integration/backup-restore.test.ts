@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderEnvFile } from "../../components/scheduled-job";
+import { renderEnvFile } from "../../components/jobs/systemd";
 import { WebhookReceiver } from "./helpers/webhook-receiver";
 import { S3Server } from "./helpers/s3-server";
 import { runScript, scripts } from "./helpers/s3-scripts";

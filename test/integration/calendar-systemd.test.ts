@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { calendarExpressionProblem, longestGapHours } from "../../infra/calendar";
+import { calendarExpressionProblem, longestGapHours } from "../../config/calendar";
 import { INVALID_CALENDARS, VALID_CALENDARS } from "../fixtures/calendar-corpus";
 
 /** systemd's own verdict on a calendar expression (package systemd, .ci/setup.d/30-docker-engine.sh). */

@@ -4,19 +4,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import {
-    JobSpec,
-    renderEnvFile,
-    renderInstallScript,
-    renderRemoveScript,
-    renderUnits,
-} from "../../components/scheduled-job";
-import {
-    DEFAULT_HEALTH_CHECK_CALENDAR,
-    HEALTH_CHECK_TIMEOUT_SECONDS,
-    healthCheckFiles,
-    healthCheckUnitName,
-} from "../../components/health-check-job";
+import { HEALTH_CHECK, HEALTH_CHECK_TIMEOUT_SECONDS } from "../../components/defaults";
+import { healthCheckFiles } from "../../components/jobs/health-check-job";
+import { JobSpec, renderEnvFile, renderInstallScript, renderRemoveScript, renderUnits } from "../../components/jobs/systemd";
+import { jobUnitName } from "../../components/naming";
 
 const exec = promisify(execFile);
 
@@ -60,9 +51,9 @@ function mode(p: string): string {
 }
 
 const healthCheckSpec = (): JobSpec => ({
-    unitName: healthCheckUnitName("shop", "staging"),
+    unitName: jobUnitName({ app: "shop", environment: "staging" }, "health-check"),
     description: "Health check with auto-heal for shop staging",
-    onCalendar: DEFAULT_HEALTH_CHECK_CALENDAR,
+    onCalendar: HEALTH_CHECK.schedule,
     files: healthCheckFiles(),
     entrypoint: "health-check.sh",
     timeoutSeconds: HEALTH_CHECK_TIMEOUT_SECONDS,
@@ -123,7 +114,7 @@ describe("ScheduledJob units and scripts on a real systemd toolchain", function 
     });
 
     it("the default health-check calendar fires every minute", async () => {
-        const { stdout } = await exec("systemd-analyze", ["calendar", "--iterations=3", DEFAULT_HEALTH_CHECK_CALENDAR]);
+        const { stdout } = await exec("systemd-analyze", ["calendar", "--iterations=3", HEALTH_CHECK.schedule]);
         const next = [...stdout.matchAll(/(?:Next elapse|Iter\. #\d+):.*?(\d\d):(\d\d):(\d\d)/g)].map((m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]));
         assert.equal(next.length, 3, stdout);
         assert.equal((next[1] - next[0] + 86400) % 86400, 60);

@@ -6,8 +6,8 @@
  */
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { evaluateSynth, toPulumiPolicy } from "../../policies/adapters";
-import { allRules } from "../../policies/pack";
-import type { AnyRule } from "../../policies/rules";
+import { allPolicies } from "../../policies/pack";
+import type { AnyPolicy } from "../../policies/vocabulary";
 import type { SynthResource, Violation } from "../../policies/synth-check";
 
 // Internal to @pulumi/policy (no typings): the proxy the analyzer wraps resource props in.
@@ -15,14 +15,14 @@ import type { SynthResource, Violation } from "../../policies/synth-check";
 const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(v: T): T; unknownStringValue: unknown; unknownArrayValue: unknown };
 export const previewUnknownString = proxy.unknownStringValue;
 
-export function rule(name: string): AnyRule {
-    const r = allRules.find((x) => x.name === name);
+export function policy(name: string): AnyPolicy {
+    const r = allPolicies.find((x) => x.name === name);
     if (!r) throw new Error(`no policy named ${name}`);
     return r;
 }
 
 export function synthViolations(stack: SynthResource[], policyName: string, config: Record<string, unknown> = {}, stackName?: string): Violation[] {
-    return evaluateSynth(stack, config, { rules: [rule(policyName)], stackName });
+    return evaluateSynth(stack, config, { policies: [policy(policyName)], stackName });
 }
 
 export interface PreviewViolation {
@@ -47,12 +47,12 @@ function notApplicable(reason?: string): never {
 
 /** Runs the `@pulumi/policy` form of a policy; `config` is what the CLI would pass to `getConfig()`. */
 export async function previewViolations(stack: SynthResource[], policyName: string, config: Record<string, unknown> = {}): Promise<PreviewViolation[]> {
-    const policy = toPulumiPolicy(rule(policyName));
+    const pulumiPolicy = toPulumiPolicy(policy(policyName));
     const out: PreviewViolation[] = [];
     const report = (message: string, urn?: string) => out.push({ message, urn });
     const getConfig = <T extends object>() => config as T;
-    if ("validateResource" in policy && policy.validateResource) {
-        const validations = ([] as unknown[]).concat((policy as ResourceValidationPolicy).validateResource) as ((a: ResourceValidationArgs, r: typeof report) => void | Promise<void>)[];
+    if ("validateResource" in pulumiPolicy && pulumiPolicy.validateResource) {
+        const validations = ([] as unknown[]).concat((pulumiPolicy as ResourceValidationPolicy).validateResource) as ((a: ResourceValidationArgs, r: typeof report) => void | Promise<void>)[];
         for (const r of stack) {
             const args: ResourceValidationArgs = {
                 type: r.type, name: r.name, urn: r.urn, props: proxy.unknownCheckingProxy(structuredClone(r.props ?? {})), opts: opts(r),
@@ -72,6 +72,6 @@ export async function previewViolations(stack: SynthResource[], policyName: stri
         if (r.parent) resources[i].parent = resources.find((p) => p.urn === r.parent);
     }
     const args: StackValidationArgs = { resources, stackTags: new Map(), getConfig, notApplicable };
-    await (policy as StackValidationPolicy).validateStack(args, report);
+    await (pulumiPolicy as StackValidationPolicy).validateStack(args, report);
     return out;
 }

@@ -1,0 +1,129 @@
+/**
+ * Every default of the program in one place: the config schema fills its defaults from here
+ * (config/), and the components fall back to the same values when a caller leaves an argument
+ * out, so the two can never disagree. The README's configuration reference documents each.
+ *
+ * It imports naming.ts only, so that the config layer can import it without loading a
+ * provider SDK.
+ */
+import { LETS_ENCRYPT_DIRECTORY } from "./naming";
+
+// ---------------------------------------------------------------------------------------
+// Containers
+// ---------------------------------------------------------------------------------------
+
+/** json-file log rotation of every container: 10 MB per file, 3 files (Docker's default is unlimited, which fills disks). */
+export const LOG_ROTATION = { maxSize: "10m", maxFile: 3 } as const;
+
+/** Docker restart policy of a container: it comes back after a crash or a reboot unless someone stopped it. */
+export const CONTAINER_RESTART = "unless-stopped";
+
+/** Seconds `pulumi up` waits for a new container to report healthy before it fails. */
+export const HEALTH_TIMEOUT_SECONDS = 120;
+
+/** Healthcheck timing of an application service whose config sets only the test. */
+export const SERVICE_HEALTHCHECK = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "15s" } as const;
+
+/** CPU limit of an application service, in CPUs. */
+export const SERVICE_CPUS = 0.5;
+
+/** CPU limit of PostgreSQL and Redis, in CPUs. */
+export const DATA_SERVICE_CPUS = 1;
+
+/** Memory (MiB) and CPU limits of the reverse proxy. */
+export const PROXY_LIMITS = { memoryMb: 256, cpus: 0.5 } as const;
+
+// ---------------------------------------------------------------------------------------
+// Host, proxy, DNS
+// ---------------------------------------------------------------------------------------
+
+/** SSH port of the VPS. */
+export const SSH_PORT = 22;
+
+/** ACME directory of the proxy's certificates: Let's Encrypt production. */
+export const ACME_CA_SERVER = LETS_ENCRYPT_DIRECTORY;
+
+/** ACME challenge: HTTP-01 on port 80, which also works behind Cloudflare's proxy. */
+export const ACME_CHALLENGE = "http";
+
+/** TTL of a DNS-only record, in seconds: five minutes, so a moved VPS is reachable again soon. */
+export const DNS_TTL = 300;
+
+// ---------------------------------------------------------------------------------------
+// Backups
+// ---------------------------------------------------------------------------------------
+
+/** Lifecycle of the backup bucket, in days: 30 daily, 12 weeks weekly, 12 months monthly. */
+export const BACKUP_RETENTION = {
+    dailyDays: 30,
+    weeklyDays: 84,
+    monthlyDays: 365,
+    noncurrentVersionDays: 30,
+    abortIncompleteUploadDays: 7,
+} as const;
+
+/**
+ * When the backup jobs run: the backup daily at 03:00 UTC (as the setups it replaces), the
+ * restore check on Sundays two hours later, and the freshness check daily three hours after
+ * the backup, so a backup timer that stopped is noticed within a day (the weekly restore
+ * check alone would notice it up to a week late).
+ */
+export const BACKUP_SCHEDULES = {
+    schedule: "*-*-* 03:00:00 UTC",
+    restoreCheckSchedule: "Sun *-*-* 05:00:00 UTC",
+    freshnessCheckSchedule: "*-*-* 06:00:00 UTC",
+} as const;
+
+/** Hours of slack the default backup age limit adds to the longest gap between two backups (a slow run, a late timer). */
+export const BACKUP_AGE_SLACK_HOURS = 2;
+
+/** Alert threshold for the newest complete backup with the default (daily) schedule: 24 h plus the slack. */
+export const MAX_BACKUP_AGE_HOURS = 24 + BACKUP_AGE_SLACK_HOURS;
+
+// ---------------------------------------------------------------------------------------
+// Health check and alerts
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The health check: every minute (detection within a minute, mean 30 s; the 15 minutes of the
+ * CI-cron setups it replaces is the upper bound), 30 s for restarted containers to pass again
+ * (as the replaced setups waited), at most 3 restarts per container in any sliding hour (no
+ * restart storms), certificates verified.
+ */
+export const HEALTH_CHECK = {
+    schedule: "*-*-* *:*:00",
+    restartWaitSeconds: 30,
+    restartBudgetPerHour: 3,
+    insecureTls: false,
+} as const;
+
+/** Alerts: Discord's body format, and a problem that lasts reminded every 4 hours (Alertmanager's repeat_interval default). */
+export const ALERTS = { format: "discord", reminderMinutes: 240 } as const;
+
+// ---------------------------------------------------------------------------------------
+// Scheduled jobs (systemd)
+// ---------------------------------------------------------------------------------------
+
+/** TimeoutStartSec= of a job that sets none: one hour. */
+export const JOB_TIMEOUT_SECONDS = 3600;
+
+/** TimeoutStartSec= of one health-check run: probes (10 s per URL, 20 s per docker call) plus the restart wait, with room. */
+export const HEALTH_CHECK_TIMEOUT_SECONDS = 300;
+
+/** TimeoutStartSec= of the freshness check: it only lists the bucket, once per source; an hour would hide a hung store. */
+export const FRESHNESS_CHECK_TIMEOUT_SECONDS = 600;
+
+/**
+ * The restart policy of a daily or weekly job: one retry 5 minutes after a failure and a
+ * second one after that, at most 3 starts in 12 hours; exits 2 (bad configuration), 3
+ * (another run holds the lock) and 4 (done, but the webhook did not take the report) are
+ * not retried. The job scripts use these codes (components/scripts/*.sh).
+ */
+export const JOB_RESTART_POLICY = { delaySeconds: 300, burst: 3, intervalSeconds: 12 * 3600, preventExitStatuses: [2, 3, 4] } as const;
+
+/**
+ * The health check's restart policy: a run is retried only when it died (killed, timed out),
+ * not when checks fail (exit 1: the alert is its answer) or it was not run (2, 3); the
+ * per-minute timer itself makes 5 starts in the 300-s window.
+ */
+export const HEALTH_CHECK_RESTART_POLICY = { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1, 2, 3, 4] } as const;

@@ -1,0 +1,52 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerName } from "../naming";
+import { ownershipLabels } from "./labels";
+
+/** Arguments of {@link DataVolume}. */
+export interface DataVolumeArgs {
+    /** Application name, e.g. "shop". */
+    readonly app: string;
+    /** Environment name, e.g. "staging". */
+    readonly environment: string;
+    /** What the data is, e.g. "postgres-data", "redis-data", "acme". */
+    readonly role: string;
+    /** `protect: true` on the volume, so `pulumi destroy` refuses to delete it (production). Default false. */
+    readonly protect?: boolean;
+}
+
+/**
+ * A named Docker volume that outlives its environment.
+ *
+ * - The name is deterministic, `<app>-<env>-<role>`: an environment destroyed and
+ *   brought up again re-attaches the same data.
+ * - `retainOnDelete: true` always: `pulumi destroy` drops the volume from the state and
+ *   leaves it on the VPS.
+ * - `protect` from args (production): `pulumi destroy` fails instead.
+ *
+ * Both options are set on the volume itself, not only on this component: options a
+ * parent passes down can be overridden, and a reviewer reads them where they matter.
+ * Pulumi reads `retainOnDelete` from the state, so a change to it needs its own
+ * `pulumi up` before a destroy honours it.
+ */
+export class DataVolume extends pulumi.ComponentResource {
+    readonly volume: docker.Volume;
+    /** The Docker volume name, `<app>-<env>-<role>`. */
+    readonly volumeName: string;
+
+    constructor(name: string, args: DataVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("vps:index:DataVolume", name, { role: args.role }, opts);
+        const owner = { app: args.app, environment: args.environment, role: args.role };
+        this.volumeName = dockerName(owner);
+        this.volume = new docker.Volume(
+            `${name}-volume`,
+            { name: this.volumeName, driver: "local", labels: ownershipLabels(owner) },
+            // Docker cannot relabel a volume, and creating one whose name exists returns the
+            // existing volume unchanged: a retained volume brought back with other labels would
+            // otherwise be "replaced" on every update (and fail, when protected). The labels
+            // only describe; the name is what re-attaches the data.
+            { parent: this, retainOnDelete: true, protect: args.protect ?? false, ignoreChanges: ["labels"] },
+        );
+        this.registerOutputs({ volumeName: this.volume.name });
+    }
+}

@@ -1,0 +1,128 @@
+/**
+ * Every name this program gives something outside itself, in one place: Docker volumes,
+ * networks and fixed containers, systemd units, the backup bucket, its key prefix and IAM
+ * user, and the rules those names must follow. The config schema, the components and the
+ * job scripts' callers all derive names here, so a name cannot drift between them.
+ *
+ * Dependency-free, so that the config layer can import it without loading a provider SDK.
+ */
+
+/** What an environment's names are made of: `<app>-<env>`. */
+export interface EnvironmentName {
+    /** Application name, e.g. "shop". */
+    readonly app: string;
+    /** Environment name, e.g. "staging". */
+    readonly environment: string;
+}
+
+/**
+ * `<app>-<env>`: the start of every Docker name, unit name and IAM user of an environment,
+ * and of the logical name of each of its components.
+ */
+export function namePrefix(env: EnvironmentName): string {
+    return `${env.app}-${env.environment}`;
+}
+
+/**
+ * The deterministic Docker name `<app>-<env>-<role>` of a volume, a network or a fixed-name
+ * container: an environment destroyed and brought up again finds its data by this name.
+ */
+export function dockerName(owner: EnvironmentName & { readonly role: string }): string {
+    return `${namePrefix(owner)}-${owner.role}`;
+}
+
+/** The two Docker networks of an environment: `<app>-<env>-edge` and `<app>-<env>-internal`. */
+export function networkName(env: EnvironmentName, network: "edge" | "internal"): string {
+    return dockerName({ ...env, role: network });
+}
+
+/** Docker's own rule for container names. */
+export const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Whether Docker accepts `name` as a container name. */
+export function isContainerName(name: string): boolean {
+    return CONTAINER_NAME.test(name);
+}
+
+// ---------------------------------------------------------------------------------------
+// systemd units of the scheduled jobs
+// ---------------------------------------------------------------------------------------
+
+/** A systemd unit base name, and each part (`app`, `environment`) it is built from: `[a-z0-9][a-z0-9-]*`. */
+export const UNIT_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** The scheduled jobs of an environment, each one systemd service + timer. */
+export type JobKind = "backup" | "restore-check" | "backup-freshness" | "health-check";
+
+/** `<app>-<env>-<job>`: the unit base name of one of an environment's jobs. */
+export function jobUnitName(env: EnvironmentName, job: JobKind): string {
+    return `${namePrefix(env)}-${job}`;
+}
+
+/**
+ * Throws with a sentence naming the argument when `app` or `environment` cannot be part of a
+ * systemd unit name. `owner` starts the message (e.g. "BackupJob").
+ */
+export function validateUnitNameParts(owner: string, env: EnvironmentName): void {
+    if (!UNIT_NAME.test(env.app)) {
+        throw new Error(`${owner}: app "${env.app}" must match [a-z0-9][a-z0-9-]*`);
+    }
+    if (!UNIT_NAME.test(env.environment)) {
+        throw new Error(`${owner}: environment "${env.environment}" must match [a-z0-9][a-z0-9-]*`);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Backup bucket, key prefix and credential
+// ---------------------------------------------------------------------------------------
+
+/** Backup tiers the backup job writes, each under `<prefix><tier>/` (backup.sh picks them by date). */
+export const BACKUP_TIERS = ["daily", "weekly", "monthly"] as const;
+
+/** The key prefix of an environment inside its bucket, `<app>/<env>/`; backups go under `<prefix><tier>/`. */
+export function bucketKeyPrefix(env: EnvironmentName): string {
+    return `${env.app}/${env.environment}/`;
+}
+
+/** The prefix AWS gives a generated bucket name, `<app>-<env>-backups-`. */
+export function bucketNamePrefix(env: EnvironmentName): string {
+    return `${namePrefix(env)}-backups-`;
+}
+
+/** AWS appends 26 characters to a bucket name prefix, and a bucket name has at most 63. */
+export const MAX_BUCKET_NAME_PREFIX = 37;
+
+/** S3's bucket naming rules, as s3.sh checks them (a "/" would address another bucket). */
+export function isBucketName(b: string): boolean {
+    return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) && !b.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(b);
+}
+
+/** The IAM user of an environment's backup jobs, `<app>-<env>-backup`, under {@link IAM_PATH}. */
+export function backupWriterName(env: EnvironmentName): string {
+    return `${namePrefix(env)}-backup`;
+}
+
+/** The IAM path of every user this program creates. */
+export const IAM_PATH = "/vps-stacks/";
+
+// ---------------------------------------------------------------------------------------
+// DNS and certificate authorities
+// ---------------------------------------------------------------------------------------
+
+/** Whether `host` is the zone apex or a name inside the zone. */
+export function isInZone(host: string, zone: string): boolean {
+    return host === zone || host.endsWith(`.${zone}`);
+}
+
+/** Let's Encrypt's production ACME directory. */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
+/** The domain a CAA record names to let Let's Encrypt issue (its production and staging CAs both check it). */
+export const LETS_ENCRYPT_CAA_ISSUER = "letsencrypt.org";
+
+/** Which of Let's Encrypt's ACME directories a URL is, if any. */
+export function letsEncryptDirectory(url: string): "production" | "staging" | undefined {
+    const m = /^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\//.exec(url);
+    if (!m) return undefined;
+    return m[1] ? "staging" : "production";
+}

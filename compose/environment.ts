@@ -1,0 +1,222 @@
+/**
+ * Composition: one environment (a Pulumi stack) built from its parsed configuration.
+ * Environment differences live in `Pulumi.<stack>.yaml`; nothing here branches on the
+ * stack name.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AppNetwork } from "../components/docker/app-network";
+import { DataServiceArgs } from "../components/services/data-service";
+import { PostgresService } from "../components/services/postgres-service";
+import { RedisService } from "../components/services/redis-service";
+import { ReverseProxy } from "../components/services/reverse-proxy";
+import { Service, ServiceNetwork } from "../components/docker/service";
+import { VpsHost } from "../components/docker/vps-host";
+import { BackupStorage } from "../components/cloud/backup-storage";
+import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
+import { BackupTarget } from "../components/jobs/backup-job";
+import { DestroyGuard } from "../components/lifecycle/destroy-guard";
+import { namePrefix } from "../components/naming";
+import { dependencyOrder } from "../config/dependency-order";
+import { EnvironmentConfig } from "../config/types";
+import { buildJobs } from "./jobs";
+
+/** What a person needs after `pulumi up` (exported as stack outputs). */
+export interface EnvironmentOutputs {
+    /** https URL of every public host, sorted. */
+    urls: string[];
+    /** Names of the retained data volumes (`<app>-<env>-<role>`), sorted. */
+    dataVolumeNames: string[];
+    /** Names of the edge and internal networks. */
+    networkNames: { edge: string; internal: string };
+    /** Container name of each application service. */
+    containerNames: Record<string, pulumi.Output<string>>;
+    /** systemd timers of the environment's scheduled jobs. */
+    jobTimers: string[];
+    /** Host names with a DNS record managed by this stack, sorted (none without a dns section). */
+    dnsRecords: string[];
+    /** Name of the backup bucket (undefined without backupStorage). */
+    backupBucket?: pulumi.Output<string>;
+    /** Key prefix of this environment's backups in the bucket, `<app>/<env>/`. */
+    backupPrefix?: string;
+    /** Where the backup job uploads, with its credential: for composition, never a stack output. */
+    backupTarget?: BackupTarget;
+}
+
+/** Service names in creation order: every service after the ones it depends on. */
+function serviceOrder(services: EnvironmentConfig["services"]): string[] {
+    const { order, cycle } = dependencyOrder(Object.fromEntries(Object.entries(services).map(([name, svc]) => [name, svc.dependsOn])));
+    // The config rejects a cycle (config/services.ts); this guards a config built by hand.
+    if (cycle) throw new Error(`services.${cycle[0]}.dependsOn: dependency cycle ${cycle.join(" -> ")}`);
+    return order;
+}
+
+/** Builds every resource of one environment from its configuration. */
+export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
+    const { app, environment } = cfg;
+    const prefix = namePrefix(cfg);
+
+    const host = new VpsHost(`${prefix}-host`, {
+        sshAddress: cfg.host.sshAddress,
+        sshPort: cfg.host.sshPort,
+        user: cfg.host.user,
+        sshPrivateKey: cfg.host.sshPrivateKey,
+        deployDir: cfg.host.deployDir,
+        sshOptions: cfg.host.sshOptions,
+        hostKey: cfg.host.hostKey,
+        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
+        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
+        // Units and root-only env files need root: any other deploy user installs the jobs with
+        // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
+        requireSudo: cfg.host.user !== "root",
+        registryAuth: cfg.registries,
+    });
+    const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
+
+    const network = new AppNetwork(`${prefix}-network`, { app, environment }, onHost);
+
+    const dependencies: Record<string, pulumi.Resource> = {};
+    const dataVolumeNames: string[] = [];
+    const dataServiceArgs = (svc: NonNullable<EnvironmentConfig["redis"]>): DataServiceArgs => ({
+        app,
+        environment,
+        image: svc.image,
+        internalNetwork: network.internal.name,
+        memoryMb: svc.memory,
+        cpus: svc.cpus,
+        protectData: cfg.protectData,
+        logs: svc.logs,
+        healthTimeoutSeconds: svc.healthTimeoutSeconds,
+    });
+    let postgres: PostgresService | undefined;
+    if (cfg.postgres) {
+        const { database, user, password } = cfg.postgres;
+        postgres = new PostgresService(`${prefix}-postgres`, { ...dataServiceArgs(cfg.postgres), database, user, password }, onHost);
+        dependencies.postgres = postgres.service.container;
+        dataVolumeNames.push(postgres.data.volumeName);
+    }
+    let redis: RedisService | undefined;
+    if (cfg.redis) {
+        redis = new RedisService(`${prefix}-redis`, dataServiceArgs(cfg.redis), onHost);
+        dependencies.redis = redis.service.container;
+        dataVolumeNames.push(redis.data.volumeName);
+    }
+
+    const proxy = new ReverseProxy(
+        `${prefix}-proxy`,
+        {
+            app,
+            environment,
+            image: cfg.proxy.image,
+            publicAddress: cfg.proxy.publicAddress,
+            acmeEmail: cfg.proxy.acmeEmail,
+            acmeCaServer: cfg.proxy.acmeCaServer,
+            acmeChallenge: cfg.proxy.acmeChallenge,
+            edgeNetwork: network.edge.name,
+            memoryMb: cfg.proxy.memory,
+            cpus: cfg.proxy.cpus,
+            protectData: cfg.protectData,
+            logs: cfg.proxy.logs,
+        },
+        onHost,
+    );
+    dataVolumeNames.push(proxy.acme.volumeName);
+
+    const services: Record<string, Service> = {};
+    for (const name of serviceOrder(cfg.services)) {
+        const svc = cfg.services[name];
+        const usesData = svc.dependsOn.some((d) => d === "postgres" || d === "redis");
+        const networks: ServiceNetwork[] = [{ name: network.edge.name, aliases: [name] }];
+        if (usesData) networks.push({ name: network.internal.name, aliases: [name] });
+        services[name] = new Service(
+            `${prefix}-${name}`,
+            {
+                app,
+                environment,
+                role: name,
+                image: svc.image,
+                env: svc.env,
+                secretEnv: svc.secretEnv,
+                healthcheck: svc.healthcheck,
+                healthTimeoutSeconds: svc.healthTimeoutSeconds,
+                memoryMb: svc.memory,
+                cpus: svc.cpus,
+                restart: svc.restart,
+                logs: svc.logs,
+                capAdd: svc.capAdd,
+                command: svc.command,
+                readOnlyRootFilesystem: svc.readOnlyRootFilesystem,
+                networks,
+                route: svc.hosts.length > 0 ? { hosts: svc.hosts, port: svc.port, network: network.edge.name } : undefined,
+                dependsOn: svc.dependsOn.map((d) => dependencies[d] ?? services[d].container),
+            },
+            onHost,
+        );
+        dependencies[name] = services[name].container;
+    }
+
+    // One record per host the proxy routes: services.<name>.hosts is the one list of public names.
+    const dns = cfg.dns
+        ? new DnsRecords(`${prefix}-dns`, {
+              zone: cfg.dns.zone,
+              zoneId: cfg.dns.zoneId,
+              records: recordsForHosts(
+                  Object.values(cfg.services).flatMap((s) => s.hosts),
+                  { address: cfg.proxy.publicAddress, proxied: cfg.dns.proxied, ttl: cfg.dns.ttl },
+                  cfg.dns.records,
+              ),
+              caaIssuer: cfg.dns.caa ? (cfg.dns.caaIssuer ?? caaIssuerForAcme(cfg.proxy.acmeCaServer)) : undefined,
+              comment: `${app}/${environment}, managed by Pulumi (vps-stacks)`,
+          })
+        : undefined;
+
+    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
+    const storage = cfg.backupStorage
+        ? new BackupStorage(`${prefix}-backups`, {
+              app,
+              environment,
+              store: cfg.backupStorage.store,
+              region: cfg.backupStorage.region,
+              endpoint: cfg.backupStorage.endpoint,
+              bucketName: cfg.backupStorage.bucketName,
+              adoptExisting: cfg.backupStorage.adoptExisting,
+              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+              retention: cfg.backupStorage.retention,
+              objectLock: cfg.backupStorage.objectLock,
+              protect: cfg.protectData,
+              credentials: cfg.backupStorage.credentials,
+          })
+        : undefined;
+    const backupTarget: BackupTarget | undefined = storage?.target;
+    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
+
+    // With protected data (production), an accidental `pulumi destroy` must delete nothing,
+    // not the whole service before it stops at the protected volumes: see DestroyGuard.
+    if (cfg.protectData) {
+        const covers: (pulumi.Resource | undefined)[] = [
+            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage],
+            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck],
+        ];
+        new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
+    }
+
+    const urls = Object.values(cfg.services)
+        .flatMap((s) => s.hosts)
+        .map((h) => `https://${h}`)
+        .sort();
+    return {
+        urls,
+        dataVolumeNames: dataVolumeNames.sort(),
+        networkNames: { edge: network.edgeName, internal: network.internalName },
+        containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
+        jobTimers: [
+            ...(jobs.backup ? [jobs.backup.timerName] : []),
+            ...(jobs.restoreCheck ? [jobs.restoreCheck.timerName] : []),
+            ...(jobs.freshnessCheck ? [jobs.freshnessCheck.timerName] : []),
+            jobs.healthCheck.timerName,
+        ],
+        dnsRecords: dns?.hostnames ?? [],
+        backupBucket: storage?.bucketName,
+        backupPrefix: storage?.prefix,
+        backupTarget,
+    };
+}

@@ -1,0 +1,121 @@
+/**
+ * Composition of an environment's scheduled jobs: the backup, its weekly restore
+ * check and daily freshness check, and the health check, each a systemd timer on the
+ * VPS that comes and goes with the environment.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BackupFreshnessCheck } from "../components/jobs/backup-freshness-check";
+import { BackupJob, BackupTarget } from "../components/jobs/backup-job";
+import { HealthCheckJob } from "../components/jobs/health-check-job";
+import { PostgresService } from "../components/services/postgres-service";
+import { RedisService } from "../components/services/redis-service";
+import { RestoreCheck } from "../components/jobs/restore-check";
+import { Service } from "../components/docker/service";
+import { VpsHost } from "../components/docker/vps-host";
+import { namePrefix } from "../components/naming";
+import { EnvironmentConfig } from "../config/types";
+
+/** What the jobs act on. */
+export interface JobTargets {
+    host: VpsHost;
+    postgres?: PostgresService;
+    redis?: RedisService;
+    proxy: Service;
+    services: Record<string, Service>;
+    /** Where backups go; without one the environment gets no backup job (and the policy pack says so). */
+    backupTarget?: BackupTarget;
+}
+
+/** The jobs of one environment. */
+export interface EnvironmentJobs {
+    backup?: BackupJob;
+    restoreCheck?: RestoreCheck;
+    freshnessCheck?: BackupFreshnessCheck;
+    healthCheck: HealthCheckJob;
+}
+
+/**
+ * Builds the backup, restore-check, freshness-check and health-check jobs of an environment.
+ * Wherever there is a backup job there is a RestoreCheck, whose weekly job restores every
+ * PostgreSQL backup and load-tests every Redis snapshot, and a BackupFreshnessCheck, whose
+ * daily job ages both. Alerts of every job go to the one webhook; a problem that lasts is
+ * reminded every alerts.reminderMinutes.
+ */
+export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJobs {
+    const { app, environment } = cfg;
+    const prefix = namePrefix(cfg);
+    const common = {
+        connection: t.host.connection,
+        sudo: t.host.sudo,
+        app,
+        environment,
+        alerts: { webhookUrl: cfg.alerts.webhookUrl ?? "", format: cfg.alerts.format, reminderMinutes: cfg.alerts.reminderMinutes },
+    };
+    const opts: pulumi.ComponentResourceOptions = { dependsOn: [t.host.preflight] };
+    const dataContainers = [t.postgres?.service.container, t.redis?.service.container].filter((c): c is NonNullable<typeof c> => c !== undefined);
+
+    let backup: BackupJob | undefined;
+    let restoreCheck: RestoreCheck | undefined;
+    let freshnessCheck: BackupFreshnessCheck | undefined;
+    if (t.backupTarget && (t.postgres || t.redis)) {
+        const pg = t.postgres && cfg.postgres
+            ? [{ container: t.postgres.containerName, database: cfg.postgres.database, user: cfg.postgres.user, volume: t.postgres.data.volumeName }]
+            : [];
+        backup = new BackupJob(
+            `${prefix}-backup`,
+            {
+                ...common,
+                onCalendar: cfg.backup.schedule,
+                postgres: pg,
+                redis: t.redis ? [{ container: t.redis.containerName, volume: t.redis.data.volumeName }] : [],
+                target: t.backupTarget,
+                dependsOn: dataContainers,
+            },
+            opts,
+        );
+        const checked = {
+            ...common,
+            postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
+            redis: t.redis ? [{ container: t.redis.containerName }] : [],
+            target: t.backupTarget,
+            maxBackupAgeHours: cfg.backup.maxAgeHours,
+            dependsOn: dataContainers,
+        };
+        const restoreCheckName = `${prefix}-restore-check`;
+        restoreCheck = new RestoreCheck(restoreCheckName, { ...checked, onCalendar: cfg.backup.restoreCheckSchedule }, opts);
+        freshnessCheck = new BackupFreshnessCheck(
+            `${prefix}-backup-freshness`,
+            {
+                ...checked,
+                onCalendar: cfg.backup.freshnessCheckSchedule,
+                // Until issue 14 the RestoreCheck installed this job as its child `<name>-freshness-job`.
+                jobAliases: [{ name: `${restoreCheckName}-freshness-job`, parent: restoreCheck }],
+            },
+            opts,
+        );
+    }
+
+    const appContainers = Object.values(t.services).map((s) => s.containerName);
+    const urls = Object.entries(cfg.services).flatMap(([name, svc]) =>
+        svc.healthPath === undefined
+            ? []
+            : svc.hosts.map((host) => ({ url: `https://${host}${svc.healthPath}`, expectStatus: 200, container: t.services[name].containerName })),
+    );
+    const healthCheck = new HealthCheckJob(
+        `${prefix}-health-check`,
+        {
+            ...common,
+            onCalendar: cfg.healthCheck.schedule,
+            urls,
+            containers: [...appContainers, t.proxy.containerName],
+            postgres: t.postgres && cfg.postgres ? { container: t.postgres.containerName, user: cfg.postgres.user } : undefined,
+            redis: t.redis ? { container: t.redis.containerName } : undefined,
+            restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
+            restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
+            insecureTls: cfg.healthCheck.insecureTls,
+            dependsOn: [...dataContainers, ...Object.values(t.services).map((s) => s.container), t.proxy.container],
+        },
+        opts,
+    );
+    return { backup, restoreCheck, freshnessCheck, healthCheck };
+}
