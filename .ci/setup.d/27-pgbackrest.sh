@@ -3,7 +3,7 @@
 # pitr.test.ts, bench/pitr.ts). Idempotent.
 #
 # - pgbackrest: Debian 12's 2.45, the oldest release the program's options must work with
-#   (components/services/pgbackrest.ts); the tests run it as the postgres user on scratch
+#   (components/pgbackrest.ts); the tests run it as the postgres user on scratch
 #   clusters of their own (the server comes from 25-database-servers.sh);
 # - openssl: the self-signed certificate of the TLS S3 server (pgBackRest 2.45 speaks only
 #   HTTPS to S3);

@@ -13,13 +13,15 @@ export interface DataVolumeArgs {
     readonly role: string;
     /** `protect: true` on the volume, so `pulumi destroy` refuses to delete it (production). Default false. */
     readonly protect?: boolean;
+    /** The Docker volume name when it is not `<app>-<env>-<role>` (a PostgreSQL volume restore.sh pitr recovered). */
+    readonly name?: string;
 }
 
 /**
  * A named Docker volume that outlives its environment.
  *
- * - The name is deterministic, `<app>-<env>-<role>`: an environment destroyed and
- *   brought up again re-attaches the same data.
+ * - The name is deterministic, `<app>-<env>-<role>` (or a recovered volume's own name): an
+ *   environment destroyed and brought up again re-attaches the same data.
  * - `retainOnDelete: true` always: `pulumi destroy` drops the volume from the state and
  *   leaves it on the VPS.
  * - `protect` from args (production): `pulumi destroy` fails instead.
@@ -37,7 +39,7 @@ export class DataVolume extends pulumi.ComponentResource {
     constructor(name: string, args: DataVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:DataVolume", name, { role: args.role }, opts);
         const owner = { app: args.app, environment: args.environment, role: args.role };
-        this.volumeName = dockerName(owner);
+        this.volumeName = args.name ?? dockerName(owner);
         this.volume = new docker.Volume(
             `${name}-volume`,
             { name: this.volumeName, driver: "local", labels: ownershipLabels(owner) },

@@ -43,6 +43,12 @@ export interface ProxyRoute {
 export interface ServiceArgs extends Ownership {
     /** Pinned image reference (tag other than latest, or digest); the config schema enforces it. */
     readonly image: string;
+    /**
+     * An image already on the host that the container runs instead of `image`, e.g. the id of
+     * one built from it (PostgreSQL with pgBackRest). `image` is still pulled: it is the
+     * build's base, and what the image policies judge. Default: `image` itself.
+     */
+    readonly imageId?: pulumi.Input<string>;
     readonly healthcheck: HealthcheckArgs;
     /** Seconds `pulumi up` waits for the container to report healthy before failing. Default {@link HEALTH_TIMEOUT_SECONDS} (120). */
     readonly healthTimeoutSeconds?: number;
@@ -153,7 +159,7 @@ export class Service extends pulumi.ComponentResource {
             `${name}-container`,
             {
                 name: args.fixedName ? dockerName(args) : undefined,
-                image: this.image.imageId,
+                image: args.imageId ?? this.image.imageId,
                 envs,
                 command: args.command,
                 // Durations in the form the provider reads back (Go's Duration.String(): "90s" is

@@ -13,7 +13,7 @@ import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { archivingCommand, pgbackrestEnv, pgbackrestOptions, PgbackrestOption } from "../../../components/services/pgbackrest";
+import { archivingCommand, pgbackrestEnv, pgbackrestOptions, PgbackrestOption } from "../../../components/pgbackrest";
 import { freePort } from "./s3-server";
 import { runScript, ScriptResult, scriptsDir } from "./s3-scripts";
 import { TlsS3Server } from "./s3-tls";

@@ -11,7 +11,8 @@
  * same variables (test/integration/helpers/pitr-lab.ts), so these options are proven on
  * pgBackRest 2.45.
  *
- * Pure functions; no Pulumi resource is created here.
+ * Pure and dependency-free (a fact of the bottom layer): PostgresService renders the container
+ * from it, the PITR jobs their limits, and the config checks an endpoint against it.
  */
 
 /**
