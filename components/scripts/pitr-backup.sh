@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # A pgBackRest backup of the environment's PostgreSQL cluster into its PITR repository,
-# counted only once `pgbackrest verify` has passed: run weekly as `pitr-backup.sh full` and
-# daily as `pitr-backup.sh diff` by the PointInTimeRecovery component (systemd timers).
+# counted only once `pgbackrest verify` has passed: run weekly as a full and daily as a
+# differential backup by the PointInTimeRecovery component (systemd timers, which say which
+# with PITR_BACKUP_TYPE; by hand: `pitr-backup.sh full|diff`).
 #
 # One run: the stanza is created if it is not there yet (idempotent), the backup is taken
 # (`backup` also expires what the retention no longer needs), the new set is found by its
@@ -35,10 +36,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=pitr.sh
 . "$here/pitr.sh"
 
-kind=${1:-}
+kind=${1:-${PITR_BACKUP_TYPE:-}}
 case "$kind" in
   full | diff) ;;
-  *) echo "usage: pitr-backup.sh full|diff" >&2; exit 2 ;;
+  *) echo "usage: pitr-backup.sh full|diff (or PITR_BACKUP_TYPE=full|diff)" >&2; exit 2 ;;
 esac
 JOB_NAME="PITR $kind backup"
 pitr_check_config
