@@ -12,6 +12,7 @@ import { ReverseProxy } from "../components/services/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
 import { BackupStorage } from "../components/cloud/backup-storage";
+import { PitrRepository } from "../components/cloud/pitr-repository";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
@@ -64,7 +65,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         sshOptions: cfg.host.sshOptions,
         hostKey: cfg.host.hostKey,
         // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
-        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
+        // jq: the PITR jobs read pgBackRest's JSON.
+        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(cfg.postgres?.pitr?.enabled ? ["jq"] : [])],
         // Units and root-only env files need root: any other deploy user installs the jobs with
         // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
         requireSudo: cfg.host.user !== "root",
@@ -73,6 +75,40 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
     const network = new AppNetwork(`${prefix}-network`, { app, environment }, onHost);
+
+    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
+    const storage = cfg.backupStorage
+        ? new BackupStorage(`${prefix}-backups`, {
+              app,
+              environment,
+              store: cfg.backupStorage.store,
+              region: cfg.backupStorage.region,
+              endpoint: cfg.backupStorage.endpoint,
+              bucketName: cfg.backupStorage.bucketName,
+              adoptExisting: cfg.backupStorage.adoptExisting,
+              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+              retention: cfg.backupStorage.retention,
+              objectLock: cfg.backupStorage.objectLock,
+              protect: cfg.protectData,
+              credentials: cfg.backupStorage.credentials,
+          })
+        : undefined;
+    // The PITR repository (postgres.pitr): its own prefix in that bucket, its own credential.
+    const pitrConfig = cfg.postgres?.pitr?.enabled ? cfg.postgres.pitr : undefined;
+    const pitrRepository =
+        pitrConfig && storage && cfg.backupStorage
+            ? new PitrRepository(`${prefix}-pitr-repository`, {
+                  app,
+                  environment,
+                  store: cfg.backupStorage.store,
+                  bucket: storage.bucketName,
+                  bucketArn: storage.bucket?.arn,
+                  region: cfg.backupStorage.region,
+                  endpoint: cfg.backupStorage.endpoint,
+                  kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+                  credentials: cfg.backupStorage.credentials,
+              })
+            : undefined;
 
     const dependencies: Record<string, pulumi.Resource> = {};
     const dataVolumeNames: string[] = [];
@@ -89,10 +125,35 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     });
     let postgres: PostgresService | undefined;
     if (cfg.postgres) {
-        const { database, user, password } = cfg.postgres;
-        postgres = new PostgresService(`${prefix}-postgres`, { ...dataServiceArgs(cfg.postgres), database, user, password }, onHost);
+        const { database, user, password, dataVolume, keptVolumes } = cfg.postgres;
+        postgres = new PostgresService(
+            `${prefix}-postgres`,
+            {
+                ...dataServiceArgs(cfg.postgres),
+                database,
+                user,
+                password,
+                dataVolumeName: dataVolume,
+                keptVolumeNames: keptVolumes,
+                pitr:
+                    pitrConfig && pitrRepository
+                        ? {
+                              pgbackrestVersion: pitrConfig.pgbackrestVersion,
+                              rpoMinutes: pitrConfig.rpoMinutes,
+                              retentionDays: pitrConfig.retentionDays,
+                              queueMax: pitrConfig.queueMax,
+                              repository: pitrRepository.repository,
+                              passphrase: pitrConfig.passphrase,
+                              accessKeyId: pitrRepository.accessKeyId,
+                              secretAccessKey: pitrRepository.secretAccessKey,
+                          }
+                        : undefined,
+            },
+            onHost,
+        );
         dependencies.postgres = postgres.service.container;
-        dataVolumeNames.push(postgres.data.volumeName);
+        dataVolumeNames.push(...postgres.dataVolumes.map((v) => v.volumeName));
+        if (postgres.pgbackrestVolume) dataVolumeNames.push(postgres.pgbackrestVolume.volumeName);
     }
     let redis: RedisService | undefined;
     if (cfg.redis) {
@@ -169,23 +230,6 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
           })
         : undefined;
 
-    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
-    const storage = cfg.backupStorage
-        ? new BackupStorage(`${prefix}-backups`, {
-              app,
-              environment,
-              store: cfg.backupStorage.store,
-              region: cfg.backupStorage.region,
-              endpoint: cfg.backupStorage.endpoint,
-              bucketName: cfg.backupStorage.bucketName,
-              adoptExisting: cfg.backupStorage.adoptExisting,
-              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
-              retention: cfg.backupStorage.retention,
-              objectLock: cfg.backupStorage.objectLock,
-              protect: cfg.protectData,
-              credentials: cfg.backupStorage.credentials,
-          })
-        : undefined;
     const backupTarget: BackupTarget | undefined = storage?.target;
     const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
 
@@ -193,8 +237,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     // not the whole service before it stops at the protected volumes: see DestroyGuard.
     if (cfg.protectData) {
         const covers: (pulumi.Resource | undefined)[] = [
-            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage],
-            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck],
+            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, pitrRepository],
+            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck, jobs.pitr],
         ];
         new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
     }
@@ -213,6 +257,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
             ...(jobs.restoreCheck ? [jobs.restoreCheck.timerName] : []),
             ...(jobs.freshnessCheck ? [jobs.freshnessCheck.timerName] : []),
             jobs.healthCheck.timerName,
+            ...(jobs.pitr?.timerNames ?? []),
         ],
         dnsRecords: dns?.hostnames ?? [],
         backupBucket: storage?.bucketName,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { CONTAINER_RESTART, DATA_SERVICE_CPUS, HEALTH_TIMEOUT_SECONDS, SERVICE_CPUS, SERVICE_HEALTHCHECK } from "../components/defaults";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
+import { dataVolumeSchema, keptVolumesSchema, pitrSchema } from "./pitr";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, duration, hostname, image, imageIssues, list, logRotation, memory, port, record, resourceName } from "./values";
 
@@ -75,6 +76,12 @@ export const postgresSchema = z.strictObject({
     ...dataServiceBase,
     database: z.string().regex(/^[a-z_][a-z0-9_]*$/, "database must be a lower-case SQL identifier"),
     user: z.string().regex(/^[a-z_][a-z0-9_]*$/, "user must be a lower-case SQL identifier"),
+    /** Point-in-time recovery (config/pitr.ts). */
+    pitr: pitrSchema.optional(),
+    /** The data volume the server mounts; a PITR promote sets it to a recovered one (config/pitr.ts). */
+    dataVolume: dataVolumeSchema,
+    /** Earlier data volumes kept in the stack but not mounted (config/pitr.ts). */
+    keptVolumes: keptVolumesSchema,
 });
 
 /** `redis`: Redis. */

@@ -8,6 +8,7 @@ import type { BackupStorageSection } from "./backup-storage";
 import type { DnsSection } from "./dns";
 import type { HostSection } from "./host";
 import type { AlertsSection, BackupSection, HealthCheckSection } from "./jobs";
+import type { PitrSection } from "./pitr";
 import type { ProxySection } from "./proxy";
 import type { PostgresSection, RedisSection, ServiceSection } from "./services";
 
@@ -42,7 +43,8 @@ export interface EnvironmentConfig {
     registries: { address: string; username: string; password: pulumi.Output<string> }[];
     proxy: ProxySection;
     services: Record<string, ServiceConfig>;
-    postgres?: PostgresSection & { password: pulumi.Output<string> };
+    /** PostgreSQL; with `pitr`, its repository's encryption passphrase as a secret. */
+    postgres?: Omit<PostgresSection, "pitr"> & { password: pulumi.Output<string>; pitr?: PitrSection & { passphrase: pulumi.Output<string> } };
     redis?: RedisSection;
     alerts: AlertsSection & { webhookUrl?: pulumi.Output<string> };
     /** The backup schedules, with maxAgeHours resolved (see `backupMaxAgeHours` in jobs.ts). */
