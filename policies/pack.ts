@@ -7,6 +7,7 @@ import { containerPolicies } from "./containers";
 import { dnsPolicies } from "./dns";
 import { imagePolicies } from "./images";
 import { jobPolicies } from "./jobs";
+import { pitrPolicies } from "./pitr";
 import type { AnyPolicy } from "./vocabulary";
 import { secretPolicies } from "./secrets";
 import { storagePolicies } from "./storage";
@@ -14,4 +15,4 @@ import { storagePolicies } from "./storage";
 /** Must equal `name` in PulumiPolicy.yaml and package.json. */
 export const PACK_NAME = "vps-stacks-policies";
 
-export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies];
+export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies, ...pitrPolicies];
