@@ -120,6 +120,9 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
         let message = issue.message;
         if (issue.code === "invalid_type" && issue.input === undefined) {
             message = `is required (${issue.expected})`;
+        } else if (issue.code === "invalid_key") {
+            // A map key its schema refuses (a volume role, a container path): say why, not "Invalid key in record".
+            message = issue.issues.map((i) => i.message).join("; ");
         } else if (issue.code === "unrecognized_keys") {
             return { path: keyPath(issue.path) || "(top level)", message: `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
         }
