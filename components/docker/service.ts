@@ -185,7 +185,9 @@ export class Service extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const replicas = args.replicas ?? 1;
-        super("vps:index:Service", name, { role: args.role, image: args.image, replicas }, opts);
+        // The names of its own volumes are props the policy pack reads (they must be backed up).
+        const ownVolumes = Object.keys(args.serviceVolumes ?? {}).map((role) => dockerName({ ...args, role: `${args.role}-${role}` }));
+        super("vps:index:Service", name, { role: args.role, image: args.image, replicas, ...(ownVolumes.length > 0 ? { volumes: ownVolumes } : {}) }, opts);
         validateServiceArgs(name, args);
         const logs = args.logs ?? LOG_ROTATION;
         const stopGrace = args.stopGraceSeconds ?? STOP_GRACE_SECONDS;
