@@ -132,6 +132,16 @@ newest_fresh() {
   fi
 }
 
+# fresh_or_alerted <label> <name> <ext>: the freshness verdict of one source: passed, or its
+# problems recorded as one alert.
+fresh_or_alerted() {
+  local before=${#failures[@]}
+  if newest_fresh "$1" "$2" "$3" && [ "${#failures[@]}" -eq "$before" ]; then
+    passed+=("$1: $key (${age_hours} h old)")
+  fi
+  [ "${#failures[@]}" -eq "$before" ] || alerts_problem "$1" "$1"
+}
+
 if [ "$mode" = freshness ]; then
   for entry in "${postgres_entries[@]}"; do
     IFS=: read -r _ database _ <<<"$entry"
@@ -139,25 +149,13 @@ if [ "$mode" = freshness ]; then
       failures+=("BACKUP_POSTGRES entry '$entry' is not <container>:<database>:<user>")
       continue
     fi
-    before=${#failures[@]}
-    if newest_fresh "postgres $database" "postgres-$database" dump && [ "${#failures[@]}" -eq "$before" ]; then
-      passed+=("postgres $database: $key (${age_hours} h old)")
-    fi
-    [ "${#failures[@]}" -eq "$before" ] || alerts_problem "postgres $database" "postgres $database"
+    fresh_or_alerted "postgres $database" "postgres-$database" dump
   done
   for container in "${redis_entries[@]}"; do
-    before=${#failures[@]}
-    if newest_fresh "redis $container" "redis-$container" rdb && [ "${#failures[@]}" -eq "$before" ]; then
-      passed+=("redis $container: $key (${age_hours} h old)")
-    fi
-    [ "${#failures[@]}" -eq "$before" ] || alerts_problem "redis $container" "redis $container"
+    fresh_or_alerted "redis $container" "redis-$container" rdb
   done
   for volume in "${volume_entries[@]}"; do
-    before=${#failures[@]}
-    if newest_fresh "volume $volume" "volume-$volume" tar && [ "${#failures[@]}" -eq "$before" ]; then
-      passed+=("volume $volume: $key (${age_hours} h old)")
-    fi
-    [ "${#failures[@]}" -eq "$before" ] || alerts_problem "volume $volume" "volume $volume"
+    fresh_or_alerted "volume $volume" "volume-$volume" tar
   done
   if [ "${#failures[@]}" -gt 0 ]; then
     if alerts_due; then
