@@ -111,9 +111,10 @@ export const pitrChecks: CrossFieldCheck = (raw, secretKeys) => {
             issues.push({ path: `${at}.${schedule}`, message: `"${expr}" does not repeat (a fixed date): the PITR jobs need a recurring schedule` });
         }
     }
-    const rpo = typeof pitr.rpoMinutes === "number" ? pitr.rpoMinutes : PITR.rpoMinutes;
+    // An RPO out of range is the schema's to report; comparing the lag check with it would add a second, misleading issue.
+    const rpo = pitr.rpoMinutes === undefined ? PITR.rpoMinutes : Number.isInteger(pitr.rpoMinutes) && Number(pitr.rpoMinutes) >= 1 && Number(pitr.rpoMinutes) <= 60 ? Number(pitr.rpoMinutes) : undefined;
     const lag = text(pitr.lagCheckSchedule) ?? PITR.lagCheckSchedule;
-    if (!calendarExpressionProblem(lag) && longestGapHours(lag) * 60 > rpo) {
+    if (rpo !== undefined && !calendarExpressionProblem(lag) && longestGapHours(lag) * 60 > rpo) {
         issues.push({ path: `${at}.lagCheckSchedule`, message: `"${lag}" leaves up to ${Math.round(longestGapHours(lag) * 60)} min between two checks, longer than rpoMinutes (${rpo}): a stalled archive would be noticed after the RPO is already missed` });
     }
     const marker = text(pitr.markerSchedule) ?? PITR.markerSchedule;
