@@ -92,6 +92,9 @@ describe("README", () => {
             ["### `alerts`", "healthCheck.restartBudgetPerHour", `\`${d.HEALTH_CHECK.restartBudgetPerHour}\``],
             ["### `alerts`", "healthCheck.insecureTls", `\`${d.HEALTH_CHECK.insecureTls}\``],
             ["### `dns`", "ttl", `\`${d.DNS_TTL}\``],
+            ...(["enabled", "rpoMinutes", "retentionDays", "queueMax", "fullSchedule", "diffSchedule", "lagCheckSchedule", "markerSchedule", "restoreCheckSchedule", "passphraseKey"] as const).map(
+                (key): [string, string, string] => ["### `postgres.pitr`", key, `\`${d.PITR[key]}\``],
+            ),
         ];
         for (const [heading, key, value] of expected) assert.ok(defaultOf(heading, key).includes(value), `README ${heading} ${key}: ${defaultOf(heading, key)} lacks ${value}`);
         const r = d.BACKUP_RETENTION;
