@@ -58,25 +58,19 @@ job_trap_signals
 
 # fail <text>: the run's one problem: alerted (deduplicated), exit 1.
 fail() {
-  local delivered=0
-  alerts_problem "pitr-$kind-backup" "$1"
-  job_say "FAILED: $1"
-  if alerts_due; then
-    notify failure "PITR $kind backup FAILED: $1" && delivered=1
-    alerts_sent "$delivered"
+  pitr_fail "pitr-$kind-backup" "PITR $kind backup FAILED" "$1"
+}
+
+JOB_DOING="reading the repository"
+if ! pitr_info "$work/before.json" 2>"$work/err"; then
+  # No stanza yet (a new repository): create it. Only then: stanza-create competes with the
+  # archiver for the archive lock (pitr_stanza_create).
+  JOB_DOING="creating the stanza"
+  if ! out=$(pitr_stanza_create); then
+    fail "the stanza could not be created or checked: $(pitr_last_lines "$out") (info: $(head -c 300 "$work/err"))"
   fi
-  exit 1
-}
-
-last_lines() {
-  printf '%s' "$1" | grep -v '^[[:space:]]*$' | tail -n "${2:-3}" | tr '\n' ' ' | cut -c1-400
-}
-
-JOB_DOING="creating the stanza"
-if ! out=$(pitr_pgbackrest "${PITR_TIMEOUT_SECONDS:-120}" stanza-create); then
-  fail "the stanza could not be created or checked: $(last_lines "$out")"
+  pitr_info "$work/before.json" 2>"$work/err" || fail "$(cat "$work/err")"
 fi
-pitr_info "$work/before.json" 2>"$work/err" || fail "$(cat "$work/err")"
 pitr_all_labels "$work/before.json" | sort >"$work/before.labels"
 
 JOB_DOING="taking the $kind backup"
@@ -87,7 +81,7 @@ printf '%s\n' "$out" | grep -E 'INFO: (new backup label|full backup size|diff ba
 if [ "$status" -eq 124 ]; then
   fail "the backup did not finish within ${PITR_BACKUP_TIMEOUT_SECONDS:-3000} s and was stopped"
 elif [ "$status" -ne 0 ]; then
-  fail "pgbackrest backup exited $status: $(last_lines "$out")"
+  fail "pgbackrest backup exited $status: $(pitr_last_lines "$out")"
 fi
 
 pitr_info "$work/after.json" 2>"$work/err" || fail "the backup ran, but $(cat "$work/err")"
@@ -99,7 +93,7 @@ JOB_DOING="verifying $label"
 status=0
 report=$(pitr_pgbackrest "${PITR_VERIFY_TIMEOUT_SECONDS:-1800}" verify --set="$label" --output=text --verbose) || status=$?
 if [ "$status" -ne 0 ]; then
-  fail "set $label was taken but verify could not run (exit $status): $(last_lines "$report"); it is not counted"
+  fail "set $label was taken but verify could not run (exit $status): $(pitr_last_lines "$report"); it is not counted"
 fi
 overall=$(printf '%s\n' "$report" | sed -n 's/^status: *//p' | head -n 1)
 mine=$(printf '%s\n' "$report" | grep -F "backup: $label," | sed -n 's/.*status: *\([a-z]*\).*/\1/p' | head -n 1)
@@ -114,12 +108,12 @@ if [ "$overall" != ok ] || [ "$mine" != valid ]; then
       uncounted+=("$invalid")
     fi
   done
-  fail "set $label ($taken) did not verify (verify: status ${overall:-none}, set ${mine:-not listed}): ${problems:-$(last_lines "$report")} It is not counted${uncounted[*]:+; no longer counted either: ${uncounted[*]}}. A damaged set must be expired and a full backup taken (docs/runbook.md)"
+  fail "set $label ($taken) did not verify (verify: status ${overall:-none}, set ${mine:-not listed}): ${problems:-$(pitr_last_lines "$report")} It is not counted${uncounted[*]:+; no longer counted either: ${uncounted[*]}}. A damaged set must be expired and a full backup taken (docs/runbook.md)"
 fi
 
 JOB_DOING="recording that $label verified"
 if ! out=$(pitr_pgbackrest "${PITR_TIMEOUT_SECONDS:-120}" annotate --set="$label" "--annotation=$PITR_VERIFIED_KEY=$(date -u +%Y-%m-%dT%H:%M:%SZ)"); then
-  fail "set $label verified, but recording it failed: $(last_lines "$out"); it is not counted"
+  fail "set $label verified, but recording it failed: $(pitr_last_lines "$out"); it is not counted"
 fi
 
 job_say "set $label ($taken) taken in $(($(date +%s) - started)) s, verified and counted"

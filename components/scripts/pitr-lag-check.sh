@@ -56,11 +56,11 @@ trap "rm -rf '$work'" EXIT
 
 # --- the stanza, once -----------------------------------------------------------------
 if [ ! -f "$state/stanza-ok" ]; then
-  if out=$(pitr_pgbackrest "${PITR_TIMEOUT_SECONDS:-120}" stanza-create); then
+  if out=$(pitr_stanza_create); then
     : >"$state/stanza-ok"
     job_say "stanza created (or already there)"
   else
-    alerts_problem stanza "- the stanza could not be created, so no WAL can be archived: $(printf '%s' "$out" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' ' | cut -c1-300)"
+    alerts_problem stanza "- the stanza could not be created, so no WAL can be archived: $(pitr_last_lines "$out" 2)"
   fi
 fi
 

@@ -26,14 +26,7 @@ keep=${PITR_MARKER_KEEP_DAYS:-60}
 [[ "$PITR_MARKER_DATABASE" =~ ^[a-z_][a-z0-9_]*$ ]] || job_fail_config "PITR_MARKER_DATABASE must be a lower-case SQL identifier"
 
 fail() {
-  local delivered=0
-  alerts_problem pitr-marker "$1"
-  job_say "FAILED: $1"
-  if alerts_due; then
-    notify failure "PITR marker not written: $1" && delivered=1
-    alerts_sent "$delivered"
-  fi
-  exit 1
+  pitr_fail pitr-marker "PITR marker not written" "$1"
 }
 
 err=$(mktemp)

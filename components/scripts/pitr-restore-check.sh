@@ -69,19 +69,10 @@ trap "cleanup >/dev/null 2>&1; rm -rf '$work'" EXIT
 job_trap_signals
 
 fail() {
-  local delivered=0 removed
+  local removed
   removed=$(cleanup 2>&1) || true
   created=0
-  alerts_problem pitr-restore-check "$1"
-  job_say "FAILED: $1${removed:+ ($removed)}"
-  if alerts_due; then
-    notify failure "PITR restore check FAILED: $1${removed:+ ($removed)}" && delivered=1
-    alerts_sent "$delivered"
-  fi
-  exit 1
-}
-last_lines() {
-  printf '%s' "$1" | grep -v '^[[:space:]]*$' | tail -n "${2:-3}" | tr '\n' ' ' | cut -c1-500
+  pitr_fail pitr-restore-check "PITR restore check FAILED" "$1${removed:+ ($removed)}"
 }
 
 started=$(date +%s)
@@ -134,8 +125,8 @@ created=1
 restore_started=$(date +%s)
 status=0
 out=$(pitr_restore_to "$scratch" "$set_label" "$target" "$env_file") || status=$?
-[ "$status" -eq 0 ] || fail "pgbackrest restore of set $set_label exited $status: $(last_lines "$out")"
-pitr_scratch_start "$scratch" "$env_file" none || fail "the restored server did not start: $(last_lines "$(pitr_scratch_log "$scratch")")"
+[ "$status" -eq 0 ] || fail "pgbackrest restore of set $set_label exited $status: $(pitr_last_lines "$out")"
+pitr_scratch_start "$scratch" "$env_file" none || fail "the restored server did not start: $(pitr_last_lines "$(pitr_scratch_log "$scratch")")"
 if ! pitr_scratch_wait_ready "$scratch" "${PITR_READY_TIMEOUT_SECONDS:-1800}" 2>"$work/err"; then
   fail "recovery of set $set_label to $target failed: $(cat "$work/err"): $(pitr_scratch_log "$scratch" | grep -E 'FATAL|PANIC|last completed transaction|ERROR' | tail -n 4 | tr '\n' ' ' | cut -c1-600)"
 fi

@@ -68,6 +68,26 @@ pitr_check_config() {
 
 # --- the live cluster -----------------------------------------------------------------
 
+# pitr_fail <alert id> <title> <text>: a run's one problem: recorded under <alert id>, said
+# in the journal, alerted as "<title>: <text>" when due (once, reminded, RESOLVED by the next
+# run that passes), and exit 1. The jobs' fail() functions are this with their own title.
+pitr_fail() {
+  local delivered=0
+  alerts_problem "$1" "$3"
+  job_say "FAILED: $3"
+  if alerts_due; then
+    notify failure "$2: $3" && delivered=1
+    alerts_sent "$delivered"
+  fi
+  exit 1
+}
+
+# pitr_last_lines <text> [n]: the last n (default 3) non-blank lines of a command's output on
+# one line, at most 400 characters: what an alert quotes of pgBackRest or PostgreSQL.
+pitr_last_lines() {
+  printf '%s' "$1" | grep -v '^[[:space:]]*$' | tail -n "${2:-3}" | tr '\n' ' ' | cut -c1-400
+}
+
 # pitr_prefix: the command prefix that runs a program as the database's OS user where the
 # live cluster is (the only difference between DB_ACCESS=docker and local), in PITR_PREFIX.
 pitr_prefix() {
@@ -133,6 +153,23 @@ pitr_switch_and_wait() {
 }
 
 # --- the repository -------------------------------------------------------------------
+
+# pitr_stanza_create: `pgbackrest stanza-create` (idempotent), retried while another
+# pgBackRest process holds the stanza's archive lock (error 050): stanza-create takes it, and
+# the asynchronous archiver holds it while it pushes WAL, so on a busy cluster a single try
+# fails now and then. Prints pgBackRest's output; its exit status.
+pitr_stanza_create() {
+  local out status try
+  for try in 1 2 3 4 5 6; do
+    status=0
+    out=$(pitr_pgbackrest "${PITR_TIMEOUT_SECONDS:-120}" stanza-create) || status=$?
+    if [ "$status" -eq 0 ] || ! grep -q 'ERROR: \[050\]' <<<"$out" || [ "$try" -eq 6 ]; then
+      printf '%s\n' "$out"
+      return "$status"
+    fi
+    sleep 5
+  done
+}
 
 # pitr_info <file>: writes `pgbackrest info --output=json` to <file>. Status 1 (the reason on
 # stderr) when pgBackRest failed, or the stanza is not ok: `info` exits 0 for a stanza in
