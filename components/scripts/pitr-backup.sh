@@ -43,14 +43,8 @@ case "$kind" in
 esac
 JOB_NAME="PITR $kind backup"
 pitr_check_config
-export ALERT_STATE_DIR=${ALERT_STATE_DIR:-${STATE_DIRECTORY:+$STATE_DIRECTORY/alerts}}
 
-lock_status=0
-job_lock "pitr-backup-${PITR_CONTAINER:-local}" || lock_status=$?
-if [ "$lock_status" -ne 0 ]; then
-  job_say "another PITR backup has held $JOB_LOCK_FILE since $(date -u -d "@${JOB_LOCK_HELD_SINCE%% *}" +%H:%M:%SZ); this run did nothing"
-  exit 3
-fi
+pitr_lock "pitr-backup-${PITR_CONTAINER:-local}" "PITR backup"
 work=$(job_work_dir pitr-backup)
 # shellcheck disable=SC2064 # the directory is fixed now
 trap "rm -rf '$work'" EXIT

@@ -20,7 +20,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/pitr.sh"
 JOB_NAME="PITR marker"
 pitr_check_config
-export ALERT_STATE_DIR=${ALERT_STATE_DIR:-${STATE_DIRECTORY:+$STATE_DIRECTORY/alerts}}
 keep=${PITR_MARKER_KEEP_DAYS:-60}
 [[ "$keep" =~ ^[1-9][0-9]*$ ]] || job_fail_config "PITR_MARKER_KEEP_DAYS must be a whole number of days, got '$keep'"
 [[ "$PITR_MARKER_DATABASE" =~ ^[a-z_][a-z0-9_]*$ ]] || job_fail_config "PITR_MARKER_DATABASE must be a lower-case SQL identifier"

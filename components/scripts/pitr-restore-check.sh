@@ -41,19 +41,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/pitr.sh"
 JOB_NAME="PITR restore check"
 pitr_check_config
-export ALERT_STATE_DIR=${ALERT_STATE_DIR:-${STATE_DIRECTORY:+$STATE_DIRECTORY/alerts}}
 prefix=${PITR_SCRATCH_PREFIX:-pitr-check}
 [[ "$prefix" =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || job_fail_config "PITR_SCRATCH_PREFIX '$prefix' is not a volume name"
 if [ "${DB_ACCESS:-docker}" = docker ] && [ -z "${PITR_NETWORK:-}" ]; then
   job_fail_config "PITR_NETWORK is not set (the network the throwaway server reaches the store on)"
 fi
 
-lock_status=0
-job_lock "pitr-restore-check-$prefix" || lock_status=$?
-if [ "$lock_status" -ne 0 ]; then
-  job_say "another restore check has held $JOB_LOCK_FILE since $(date -u -d "@${JOB_LOCK_HELD_SINCE%% *}" +%H:%M:%SZ); this run did nothing"
-  exit 3
-fi
+pitr_lock "pitr-restore-check-$prefix" "restore check"
 work=$(job_work_dir pitr-check)
 scratch="$prefix-$(job_run_id)"
 created=0

@@ -43,7 +43,9 @@ PITR_PREFIX=()
 
 # pitr_check_config: what every PITR script checks before it touches anything (exit 2 via
 # job_fail_config): no CRLF, a webhook notify.sh takes, the exec prefix usable, jq present.
+# Also keeps the alert state in the unit's StateDirectory unless ALERT_STATE_DIR says otherwise.
 pitr_check_config() {
+  export ALERT_STATE_DIR=${ALERT_STATE_DIR:-${STATE_DIRECTORY:+$STATE_DIRECTORY/alerts}}
   local crlf v
   crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
   for v in $(compgen -e); do
@@ -67,6 +69,17 @@ pitr_check_config() {
 }
 
 # --- the live cluster -----------------------------------------------------------------
+
+# pitr_lock <name> <what>: one run at a time (job_lock); when another run holds the lock,
+# says since when in the journal and exits 3: this run did nothing.
+pitr_lock() {
+  local status=0
+  job_lock "$1" || status=$?
+  if [ "$status" -ne 0 ]; then
+    job_say "another $2 has held $JOB_LOCK_FILE since $(date -u -d "@${JOB_LOCK_HELD_SINCE%% *}" +%H:%M:%SZ); this run did nothing"
+    exit 3
+  fi
+}
 
 # pitr_fail <alert id> <title> <text>: a run's one problem: recorded under <alert id>, said
 # in the journal, alerted as "<title>: <text>" when due (once, reminded, RESOLVED by the next
