@@ -2,8 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { cpusInput, dockerDuration } from "./docker-forms";
 import { CONTAINER_RESTART, HEALTH_TIMEOUT_SECONDS, LOG_ROTATION } from "../defaults";
-import { dockerName } from "../naming";
-import { Ownership, ownershipLabels } from "./labels";
+import { dockerName, TRAEFIK_NAMES } from "../naming";
+import { LABEL, Owner, ownershipLabels } from "./labels";
 
 /** A Docker healthcheck (the `HEALTHCHECK` instruction's fields). */
 export interface HealthcheckArgs {
@@ -31,16 +31,21 @@ export interface ProxyRoute {
     readonly hosts: string[];
     /** Container port the proxy sends traffic to. */
     readonly port: number;
-    /** Docker network the proxy reaches the container on (the environment's edge network). */
+    /** Docker network the proxy reaches the container on (the environment's edge network, or its host stack's). */
     readonly network: pulumi.Input<string>;
-    /** Traefik entrypoint with TLS. Default "websecure". */
-    readonly entrypoint?: string;
-    /** Traefik certificate resolver. Default "letsencrypt". */
-    readonly certResolver?: string;
+    /** Traefik entrypoint with TLS. Default {@link TRAEFIK_NAMES}.entrypoint ("websecure"). */
+    readonly entrypoint?: pulumi.Input<string>;
+    /** Traefik certificate resolver. Default {@link TRAEFIK_NAMES}.certResolver ("letsencrypt"). */
+    readonly certResolver?: pulumi.Input<string>;
+    /** The host stack whose proxy routes the container (the `vps.edge` label); unset for an environment's own proxy. */
+    readonly edge?: pulumi.Input<string>;
 }
 
-/** Arguments of {@link Service}. */
-export interface ServiceArgs extends Ownership {
+/** Arguments of {@link Service}: who owns it (an environment or a host stack) and {@link ServiceSettings}. */
+export type ServiceArgs = Owner & ServiceSettings;
+
+/** What a {@link Service} runs and how. */
+export interface ServiceSettings {
     /** Pinned image reference (tag other than latest, or digest); the config schema enforces it. */
     readonly image: string;
     readonly healthcheck: HealthcheckArgs;
@@ -95,16 +100,21 @@ export function logOptions(logs: { maxSize: string; maxFile: number }): Record<s
     return { "max-size": logs.maxSize, "max-file": String(logs.maxFile) };
 }
 
-/** Traefik router labels for a route; the router is named after the container's role. */
+/**
+ * Traefik router labels for a route; the router is named after the container's Docker name
+ * (`<app>-<env>-<role>`), unique across the environments one proxy routes. With `edge`, the
+ * `vps.edge` label that a host stack's proxy routes by.
+ */
 export function traefikLabels(routerName: string, route: ProxyRoute): { label: string; value: pulumi.Input<string> }[] {
     const rule = route.hosts.map((h) => `Host(\`${h}\`)`).join(" || ");
     const r = `traefik.http.routers.${routerName}`;
     return [
+        ...(route.edge !== undefined ? [{ label: LABEL.edge, value: route.edge }] : []),
         { label: "traefik.enable", value: "true" },
         { label: "traefik.docker.network", value: route.network },
         { label: `${r}.rule`, value: rule },
-        { label: `${r}.entrypoints`, value: route.entrypoint ?? "websecure" },
-        { label: `${r}.tls.certresolver`, value: route.certResolver ?? "letsencrypt" },
+        { label: `${r}.entrypoints`, value: route.entrypoint ?? TRAEFIK_NAMES.entrypoint },
+        { label: `${r}.tls.certresolver`, value: route.certResolver ?? TRAEFIK_NAMES.certResolver },
         { label: `${r}.service`, value: routerName },
         { label: `traefik.http.services.${routerName}.loadbalancer.server.port`, value: String(route.port) },
     ];
