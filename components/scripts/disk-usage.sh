@@ -34,7 +34,7 @@ mkdir -p "$state_dir"
 declare -A seen=()
 checked=0
 for p in "${paths[@]}"; do
-  if ! line=$(df -P --output=target,pcent,size,avail -B1M "$p" 2>&1 | tail -n +2); then
+  if ! line=$(df --output=target,pcent,size,avail -B1M "$p" 2>&1 | tail -n +2); then
     alerts_problem "path|$p" "- $p cannot be checked: ${line//$'\n'/ }"
     continue
   fi

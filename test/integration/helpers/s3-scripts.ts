@@ -16,6 +16,9 @@ export const scripts = {
     restoreCheck: path.join(scriptsDir, "restore-check.sh"),
     healthCheck: path.join(scriptsDir, "health-check.sh"),
     notify: path.join(scriptsDir, "notify.sh"),
+    imagePrune: path.join(scriptsDir, "image-prune.sh"),
+    diskUsage: path.join(scriptsDir, "disk-usage.sh"),
+    edgeCheck: path.join(scriptsDir, "edge-check.sh"),
 };
 
 /**
@@ -31,7 +34,7 @@ export interface ScriptResult {
 }
 
 // Variables of the scripts that must come from the test only, never from the caller's shell.
-const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$|HC_|JOB_LOCK_DIR$|VPS_JOBS_)/;
+const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$|HC_|JOB_LOCK_DIR$|VPS_JOBS_|PRUNE_|DISK_|EDGE_|DOCKER$)/;
 
 /**
  * A PATH directory whose `awk` is mawk, Debian's default awk and so the VPS's (this machine's
