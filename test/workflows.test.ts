@@ -302,10 +302,10 @@ describe("GitHub Actions workflows", function () {
   });
 
   describe("schema validation", () => {
-    it("finds the four workflows and the shared composite actions", () => {
+    it("finds the five workflows and the shared composite actions", () => {
       assert.deepEqual(
         workflowFiles.map((f) => path.basename(f)),
-        ["deploy-production.yml", "deploy-staging.yml", "drift.yml", "pull-request.yml"],
+        ["deploy-host.yml", "deploy-production.yml", "deploy-staging.yml", "drift.yml", "pull-request.yml"],
       );
       assert.deepEqual(
         actionFiles.map((f) => path.basename(path.dirname(f))),
@@ -646,6 +646,41 @@ describe("GitHub Actions workflows", function () {
     });
   });
 
+  describe("host stack workflow", () => {
+    const wf = () => readWorkflow("deploy-host.yml");
+    const hostFiles = ["Pulumi.vps1.yaml", "compose/host.ts", "config/host-stack.ts", "components/services/reverse-proxy.ts", "components/scripts/edge-check.sh"];
+
+    it("runs by hand, and on pull requests and pushes to master that change the host stack's files", () => {
+      const on = wf().on as Record<string, { branches?: string[]; paths?: string[] } | null>;
+      assert.deepEqual(Object.keys(on).sort(), ["pull_request", "push", "workflow_dispatch"]);
+      assert.deepEqual(on.push?.branches, ["master"]);
+      for (const trigger of ["pull_request", "push"]) {
+        for (const file of hostFiles) assert.ok(on[trigger]?.paths?.includes(file), `${trigger} on ${file}`);
+        for (const file of on[trigger]!.paths!) assert.ok(fs.existsSync(path.join(repoRoot, file)), `${trigger} names ${file}, which does not exist`);
+      }
+    });
+
+    it("synths and previews vps1 with the policy pack on a pull request, changing nothing", () => {
+      const preview = wf().jobs.preview;
+      assert.match(String(preview.if), /github\.event_name == 'pull_request'/);
+      const synth = stepIndex(preview, (s) => s.run === "npm run synth -- --stack vps1 --out synth-vps1.json", "synth vps1");
+      const step = stepIndex(preview, (s) => s.uses === PULUMI_ACTION, "pulumi preview");
+      assert.ok(synth < step);
+      assert.deepEqual([preview.steps?.[step].with?.command, preview.steps?.[step].with?.["stack-name"], preview.steps?.[step].with?.policyPacks], ["preview", "vps1", "policies"]);
+    });
+
+    it("brings vps1 up with the policy pack only from master, in the production environment, and never destroys it", () => {
+      const up = wf().jobs.up;
+      assert.match(String(up.if), /github\.event_name != 'pull_request' && github\.ref == 'refs\/heads\/master'/);
+      assert.equal(environmentOf(up), "production");
+      const [step] = pulumiSteps(up);
+      assert.deepEqual([step.with?.command, step.with?.["stack-name"], step.with?.policyPacks], ["up", "vps1", "policies"]);
+      assert.doesNotMatch(fs.readFileSync(path.join(repoRoot, ".github", "workflows", "deploy-host.yml"), "utf8"), /command: destroy/);
+      const alert = up.steps?.find((s) => s.uses === "./.github/actions/notify");
+      assert.equal(alert?.if, "failure()");
+    });
+  });
+
   describe("every workflow", () => {
     it("holds a stack's concurrency group, never cancelling, in every job that changes or refreshes that stack", () => {
       const checked: string[] = [];
@@ -659,6 +694,7 @@ describe("GitHub Actions workflows", function () {
         }
       }
       assert.deepEqual(checked.sort(), [
+        "deploy-host.yml up: up vps1",
         "deploy-production.yml deploy: up production",
         "deploy-production.yml destroy-staging: destroy staging",
         "deploy-staging.yml deploy: up staging",
