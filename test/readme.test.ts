@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import * as defaults from "../components/defaults";
+import { HOST_CONFIG_KEYS } from "../config/host-stack";
 import { CONFIG_KEYS } from "../config/parse";
 import { withPolicyTable } from "../policies/readme-table";
 
@@ -16,7 +17,7 @@ describe("README", () => {
 
     it("documents every config key the schema accepts and every key Pulumi.yaml declares", () => {
         const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-        for (const key of new Set([...CONFIG_KEYS, ...Object.keys(project.config)])) {
+        for (const key of new Set([...CONFIG_KEYS, ...HOST_CONFIG_KEYS, ...Object.keys(project.config)])) {
             assert.match(readme, new RegExp("`" + key + "`|### `" + key + "`|`" + key + "\\.|, `" + key + "`"), `README documents ${key}`);
         }
     });
@@ -92,6 +93,12 @@ describe("README", () => {
             ["### `alerts`", "healthCheck.restartBudgetPerHour", `\`${d.HEALTH_CHECK.restartBudgetPerHour}\``],
             ["### `alerts`", "healthCheck.insecureTls", `\`${d.HEALTH_CHECK.insecureTls}\``],
             ["### `dns`", "ttl", `\`${d.DNS_TTL}\``],
+            ["### Host stack", "jobs.imagePrune.schedule", `\`${d.IMAGE_PRUNE.schedule}\``],
+            ["### Host stack", "jobs.imagePrune.keepPerRepository", `\`${d.IMAGE_PRUNE.keepPerRepository}\``],
+            ["### Host stack", "jobs.diskUsage.schedule", `\`${d.DISK_USAGE.schedule}\``],
+            ["### Host stack", "jobs.diskUsage.thresholdPercent", `\`${d.DISK_USAGE.thresholdPercent}\``],
+            ["### Host stack", "jobs.diskUsage.paths", `\`${JSON.stringify(d.DISK_USAGE.paths).replace(/,/g, ", ")}\``],
+            ["### Host stack", "jobs.edgeCheck.schedule", `\`${d.EDGE_CHECK.schedule}\``],
         ];
         for (const [heading, key, value] of expected) assert.ok(defaultOf(heading, key).includes(value), `README ${heading} ${key}: ${defaultOf(heading, key)} lacks ${value}`);
         const r = d.BACKUP_RETENTION;
