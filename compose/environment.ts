@@ -10,7 +10,6 @@ import { PostgresService } from "../components/services/postgres-service";
 import { RedisService } from "../components/services/redis-service";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/docker/service";
-import { VpsHost } from "../components/docker/vps-host";
 import { BackupStorage } from "../components/cloud/backup-storage";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
@@ -20,6 +19,7 @@ import { dependencyOrder } from "../config/dependency-order";
 import { EnvironmentConfig } from "../config/types";
 import { attachToEdge } from "./edge";
 import { buildJobs } from "./jobs";
+import { vpsHost } from "./vps-host";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */
 export interface EnvironmentOutputs {
@@ -64,21 +64,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const { app, environment } = cfg;
     const prefix = namePrefix(cfg);
 
-    const host = new VpsHost(`${prefix}-host`, {
-        sshAddress: cfg.host.sshAddress,
-        sshPort: cfg.host.sshPort,
-        user: cfg.host.user,
-        sshPrivateKey: cfg.host.sshPrivateKey,
-        deployDir: cfg.host.deployDir,
-        sshOptions: cfg.host.sshOptions,
-        hostKey: cfg.host.hostKey,
-        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
-        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
-        // Units and root-only env files need root: any other deploy user installs the jobs with
-        // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
-        requireSudo: cfg.host.user !== "root",
-        registryAuth: cfg.registries,
-    });
+    // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
+    const host = vpsHost(`${prefix}-host`, cfg, ["docker", "curl", "sha256sum", "systemctl", "rclone"]);
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
     // Where public traffic comes in: the host stack's shared edge (edge.stack), or a proxy of

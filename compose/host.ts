@@ -6,7 +6,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeNetwork } from "../components/docker/edge-network";
-import { VpsHost } from "../components/docker/vps-host";
 import { DiskUsageCheck } from "../components/jobs/disk-usage-check";
 import { EdgeCheck } from "../components/jobs/edge-check";
 import { ImagePruneJob } from "../components/jobs/image-prune-job";
@@ -15,6 +14,7 @@ import { TRAEFIK_NAMES } from "../components/naming";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { HostStackConfig } from "../config/host-stack";
 import { EdgeOutputs } from "./edge";
+import { vpsHost } from "./vps-host";
 
 /** What a person (and every attached environment, through `edge`) needs after `pulumi up` of a host stack. */
 export interface HostOutputs {
@@ -31,19 +31,8 @@ export interface HostOutputs {
 /** Builds every resource of a host stack from its configuration. */
 export function buildHost(cfg: HostStackConfig): HostOutputs {
     const { name } = cfg;
-    const host = new VpsHost(`${name}-host`, {
-        sshAddress: cfg.host.sshAddress,
-        sshPort: cfg.host.sshPort,
-        user: cfg.host.user,
-        sshPrivateKey: cfg.host.sshPrivateKey,
-        deployDir: cfg.host.deployDir,
-        sshOptions: cfg.host.sshOptions,
-        hostKey: cfg.host.hostKey,
-        // What the host jobs run (components/scripts/{image-prune,disk-usage,edge-check}.sh).
-        requiredCommands: ["docker", "curl", "df", "flock", "systemctl"],
-        requireSudo: cfg.host.user !== "root",
-        registryAuth: cfg.registries,
-    });
+    // What the host jobs run (components/scripts/{image-prune,disk-usage,edge-check}.sh).
+    const host = vpsHost(`${name}-host`, cfg, ["docker", "curl", "df", "flock", "systemctl"]);
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
     const edge = new EdgeNetwork(`${name}-edge`, { host: name }, onHost);
