@@ -154,3 +154,16 @@ export const EDGE_CHECK = { schedule: "*-*-* *:00/05:00" } as const;
 
 /** TimeoutStartSec= of the disk-usage and edge checks: a few `df` and `docker inspect` calls. */
 export const HOST_CHECK_TIMEOUT_SECONDS = 300;
+
+// ---------------------------------------------------------------------------------------
+// Services: replicas, stop, release
+// ---------------------------------------------------------------------------------------
+
+/** Seconds between a container's stop signal and SIGKILL (`stop_timeout`, `destroy_grace_seconds`). */
+export const STOP_GRACE_SECONDS = 30;
+
+/** Seconds a release command may run before it is stopped and `pulumi up` fails: 30 minutes, for a long migration. */
+export const RELEASE_TIMEOUT_SECONDS = 1800;
+
+/** Lines of a release command's output shown when it fails (in the `pulumi up` error). */
+export const RELEASE_LOG_LINES = 40;

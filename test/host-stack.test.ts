@@ -165,8 +165,12 @@ describe("host stack: an attached environment under mocks takes every edge value
         const mocks = new RecordingMocks(async (stack) => (stack === "acme/vps-stacks/edge7" ? { edge } : {}));
         await setEngineMocks(mocks, "vps-stacks", "attached");
         const { buildEnvironment } = await import("../compose/environment");
-        const values = { ...validValues(), edge: { stack: "acme/vps-stacks/edge7" }, dns: { zone: "example.com" } };
+        const values: Record<string, any> = { ...validValues(), edge: { stack: "acme/vps-stacks/edge7" }, dns: { zone: "example.com" } };
         delete (values as Record<string, unknown>).proxy;
+        // Issue 11's routes on an attached service: a path entry, a middleware and a private path; and a worker.
+        values.services.frontend.hosts = ["app-staging.example.com", "app-staging.example.com/admin"];
+        values.services.frontend.routes = { ipAllowList: ["203.0.113.0/24"], privatePaths: ["/metrics"] };
+        values.services.worker = { image: "ghcr.io/acme/shop-api:sha-3f2c1e7", command: ["worker"], healthcheck: { test: ["CMD-SHELL", "test -f /tmp/alive"] }, memory: "128m" };
         const out = buildEnvironment(parse(values, VALID_SECRET_KEYS));
         edgeNetwork = await unwrap(out.networkNames.edge);
         await new Promise((r) => setTimeout(r, 200));
@@ -185,6 +189,28 @@ describe("host stack: an attached environment under mocks takes every edge value
         assert.deepEqual(resources.filter((r) => r.type === CONTAINER && r.inputs.ports?.length), []);
         const a = resources.find((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord" && r.inputs.type === "A")!;
         assert.equal(a.inputs.content, "198.51.100.7");
+    });
+
+    it("gives an attached service's path and private routers (issue 11) the referenced entrypoint and resolver, its middlewares, and vps.edge", () => {
+        const frontend = resources.find((r) => r.type === CONTAINER && r.name === "shop-staging-frontend-container")!;
+        const l = Object.fromEntries((frontend.inputs.labels as { label: string; value: string }[]).map((x) => [x.label, x.value]));
+        const r = "traefik.http.routers.shop-staging-frontend";
+        assert.equal(l["vps.edge"], "edge7");
+        assert.equal(l[`${r}.rule`], "Host(`app-staging.example.com`)");
+        assert.equal(l[`${r}.middlewares`], "shop-staging-frontend-allow");
+        assert.equal(l[`${r}-path-1.rule`], "Host(`app-staging.example.com`) && (Path(`/admin`) || PathPrefix(`/admin/`))");
+        assert.equal(l[`${r}-private.middlewares`], "shop-staging-frontend-deny");
+        for (const router of [r, `${r}-path-1`, `${r}-private`]) {
+            assert.equal(l[`${router}.entrypoints`], "tls", router);
+            assert.equal(l[`${router}.tls.certresolver`], "le2", router);
+            assert.equal(l[`${router}.service`], "shop-staging-frontend", router);
+        }
+    });
+
+    it("leaves an attached worker (no port) unrouted: no vps.edge, no Traefik label", () => {
+        const worker = resources.find((r) => r.type === CONTAINER && r.name === "shop-staging-worker-container")!;
+        const keys = (worker.inputs.labels as { label: string }[]).map((x) => x.label);
+        assert.deepEqual(keys.filter((k) => k === "vps.edge" || k.startsWith("traefik.")), []);
     });
 
     it("fails the deployment, naming edge.stack, when the referenced stack has no edge output", async () => {

@@ -34,6 +34,11 @@ export function isHostOwned(owner: Owner): owner is HostOwnership {
     return "host" in owner;
 }
 
+/** Only the owner's fields of `args` (which may hold more), e.g. for a child with a role of its own. */
+export function ownerOf(args: Owner): Owner {
+    return isHostOwned(args) ? { host: args.host, role: args.role } : { app: args.app, environment: args.environment, role: args.role };
+}
+
 /**
  * The label (and tag) keys: the one place they are spelled. `vps.edge` names the host stack
  * whose proxy may route a container: an environment attached to a host stack sets it on its
