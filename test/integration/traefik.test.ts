@@ -21,7 +21,7 @@ import * as os from "os";
 import * as path from "path";
 import type { SynthResource } from "../../tools/synth/synthesize";
 import { ownershipLabels } from "../../components/docker/labels";
-import { traefikLabels } from "../../components/docker/service";
+import { serviceRouteLabels, traefikLabels } from "../../components/docker/service";
 import { synthShippedStack } from "../helpers/synth";
 import { needCommand } from "../helpers/tools";
 import { docker, ensureDockerEngine, ensureTestImage, freePort, RUN_ID, TEST_IMAGE, TEST_LABEL } from "./helpers/docker";
@@ -149,6 +149,9 @@ describe("Traefik v3.7.13 routing two environments of a host stack on one addres
         }
         // An environment's container without the vps.edge label (as an environment with its own proxy labels them).
         await backend("preview-web", [...ownershipLabels({ app: "shop", environment: "preview", role: "web" }), ...(traefikLabels("shop-preview-web", { hosts: ["preview.example.com"], port: 8080, network: "vps1-edge" }) as Label[])], 8080, "preview");
+        // An attached environment's service with issue 11's routes: a path prefix (stripped) and a private path, as compose/environment.ts labels it.
+        const pathsRoute = { hosts: ["paths.example.com", "paths.example.com/admin"], port: 8080, network: "vps1-edge", edge: "vps1", middlewares: { stripPrefix: true, privatePaths: ["/metrics"] } };
+        await backend("paths-web", [...ownershipLabels({ app: "shop", environment: "paths", role: "web" }), ...(serviceRouteLabels("shop-paths-web", pathsRoute) as Label[])], 8080, "paths-web");
         // An attached environment's container that never becomes healthy.
         await backend("sick-web", [...ownershipLabels({ app: "shop", environment: "sick", role: "web" }), ...(traefikLabels("shop-sick-web", { hosts: ["sick.example.com"], port: 8080, network: "vps1-edge", edge: "vps1" }) as Label[])], 8080, "sick", false);
 
@@ -158,8 +161,8 @@ describe("Traefik v3.7.13 routing two environments of a host stack on one addres
         const plain = (d: Buffer) => (log += d.toString().replace(/\x1b\[[0-9;]*m/g, ""));
         traefik.stdout!.on("data", plain);
         traefik.stderr!.on("data", plain);
-        await until("the four routers answer", async () => {
-            const answers = await Promise.all(["api-staging.example.com", "app-staging.example.com", "api.example.com", "app.example.com"].map((h) => get(ports.websecure, h)));
+        await until("the five hosts answer", async () => {
+            const answers = await Promise.all(["api-staging.example.com", "app-staging.example.com", "api.example.com", "app.example.com", "paths.example.com"].map((h) => get(ports.websecure, h)));
             return answers.every((a) => a.status === 200) ? true : undefined;
         });
         routedAfterMs = Date.now() - t0;
@@ -195,6 +198,15 @@ describe("Traefik v3.7.13 routing two environments of a host stack on one addres
             const r = await get(ports.websecure, host);
             assert.deepEqual([r.status, r.body], [200, body], host);
         }
+    });
+
+    it("routes an attached service's path prefix (stripped) and refuses its private path, with the host's entrypoint (issue 11 on the shared edge)", async () => {
+        const admin = await get(ports.websecure, "paths.example.com", "/admin/");
+        assert.deepEqual([admin.status, admin.body], [200, "paths-web"], "the path router strips /admin before the service sees it");
+        assert.equal((await get(ports.websecure, "paths.example.com", "/metrics")).status, 403);
+        assert.equal((await get(ports.websecure, "paths.example.com", "/metrics/x")).status, 403);
+        const bare = await get(ports.websecure, "paths.example.com", "/admin");
+        assert.deepEqual([bare.status, bare.body], [200, "paths-web"], "/admin itself is the prefix's too");
     });
 
     it("redirects the web entrypoint to https", async () => {
