@@ -24,10 +24,10 @@ JOB_NAME="disk-usage check"
 threshold=${DISK_THRESHOLD_PERCENT:-80}
 state_dir=${DISK_STATE_DIR:-${STATE_DIRECTORY:-/var/lib/vps-jobs/disk-usage}}
 export ALERT_STATE_DIR="$state_dir/alerts"
+# First: a CRLF env file would otherwise surface as a bad setting below.
+job_check_alert_config
 case "$threshold" in '' | *[!0-9]*) job_fail_config "DISK_THRESHOLD_PERCENT must be a whole number of percent, got '$threshold'" ;; esac
 if [ "$threshold" -lt 1 ] || [ "$threshold" -gt 99 ]; then job_fail_config "DISK_THRESHOLD_PERCENT must be 1-99, got $threshold"; fi
-crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
-notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
 read -r -a paths <<<"${DISK_PATHS:-/}"
 mkdir -p "$state_dir"
 

@@ -31,10 +31,10 @@ JOB_NAME="edge check"
 timeout=${DOCKER_TIMEOUT_SECONDS:-20}
 state_dir=${EDGE_STATE_DIR:-${STATE_DIRECTORY:-/var/lib/vps-jobs/edge-check}}
 export ALERT_STATE_DIR="$state_dir/alerts"
+# First: a CRLF env file would otherwise surface as a bad setting below.
+job_check_alert_config
 [[ "${EDGE_NAME:-}" =~ ^[a-z][a-z0-9-]*$ ]] || job_fail_config "EDGE_NAME must be the host stack's name, got '${EDGE_NAME:-}'"
 [[ "${EDGE_PROXY_CONTAINER:-}" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || job_fail_config "EDGE_PROXY_CONTAINER must be a container name, got '${EDGE_PROXY_CONTAINER:-}'"
-crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
-notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
 mkdir -p "$state_dir"
 JOB_LOCK_DIR=$state_dir job_lock edge-check || { job_say "another run holds the lock; skipping this one"; exit 0; }
 

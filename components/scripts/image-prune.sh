@@ -28,9 +28,9 @@ keep=${PRUNE_KEEP_PER_REPOSITORY:-3}
 timeout=${DOCKER_TIMEOUT_SECONDS:-60}
 state_dir=${PRUNE_STATE_DIR:-${STATE_DIRECTORY:-/var/lib/vps-jobs/image-prune}}
 export ALERT_STATE_DIR="$state_dir/alerts"
+# First: a CRLF env file would otherwise surface as a bad setting below.
+job_check_alert_config
 case "$keep" in '' | *[!0-9]* | 0) job_fail_config "PRUNE_KEEP_PER_REPOSITORY must be a whole number of at least 1, got '$keep'" ;; esac
-crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
-notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
 mkdir -p "$state_dir"
 JOB_LOCK_DIR=$state_dir job_lock image-prune || { job_say "another run holds the lock; skipping this one"; exit 0; }
 job_trap_signals

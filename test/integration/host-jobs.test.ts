@@ -158,9 +158,13 @@ describe("host jobs against a real Docker engine", function () {
             assert.match(ok.stderr, /checked \d file system\(s\), 0 problem\(s\)/);
         });
 
-        it("refuses a threshold that is not 1-99 with exit 2, and alerts a path it cannot check", async () => {
+        it("refuses a threshold that is not 1-99 and a CRLF env file with exit 2, and alerts a path it cannot check", async () => {
             const bad = await run(scripts.diskUsage, { DISK_STATE_DIR: work, DISK_THRESHOLD_PERCENT: "100" });
             assert.equal(bad.code, 2);
+            // systemd keeps the \r of a CRLF env file: said as such, not as a path that cannot be checked.
+            const crlf = await run(scripts.diskUsage, { DISK_STATE_DIR: work, DISK_THRESHOLD_PERCENT: "99", DISK_PATHS: "/\r" });
+            assert.equal(crlf.code, 2, crlf.stderr);
+            assert.match(receiver.texts().at(-1)!, /disk-usage check not run: DISK_PATHS ends with a carriage return/);
             const missing = await run(scripts.diskUsage, { DISK_STATE_DIR: work, DISK_THRESHOLD_PERCENT: "99", DISK_PATHS: "/nonexistent-vps-path" });
             assert.equal(missing.code, 1);
             assert.match(receiver.texts().at(-1)!, /- \/nonexistent-vps-path cannot be checked/);
