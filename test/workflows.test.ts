@@ -395,13 +395,14 @@ describe("GitHub Actions workflows", function () {
       assert.deepEqual(wf().on.pull_request, { branches: ["develop", "master"] });
     });
 
-    it("installs, lints, type-checks, tests and synths both stacks, in that order, without secrets", () => {
+    it("installs, lints, type-checks, tests and synths the host stack and both environments, in that order, without secrets", () => {
       const checks = wf().jobs.checks;
       const order = [
         stepIndex(checks, (s) => s.uses === "./.github/actions/setup", "running npm ci (setup action)"),
         stepIndex(checks, (s) => s.run === "npm run lint", "npm run lint"),
         stepIndex(checks, (s) => s.run === "npm run build", "npm run build"),
         stepIndex(checks, (s) => s.run === "npm test", "npm test"),
+        stepIndex(checks, (s) => s.run === "npm run synth -- --stack vps1 --out synth-vps1.json", "synth vps1"),
         stepIndex(checks, (s) => s.run === "npm run synth -- --stack staging --out synth-staging.json", "synth staging"),
         stepIndex(checks, (s) => s.run === "npm run synth -- --stack production --out synth-production.json", "synth production"),
       ];
