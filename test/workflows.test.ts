@@ -649,15 +649,42 @@ describe("GitHub Actions workflows", function () {
 
   describe("host stack workflow", () => {
     const wf = () => readWorkflow("deploy-host.yml");
-    const hostFiles = ["Pulumi.vps1.yaml", "compose/host.ts", "config/host-stack.ts", "components/services/reverse-proxy.ts", "components/scripts/edge-check.sh"];
+    /**
+     * The files the host stack's program and its policy pack read: the modules compose/host.ts,
+     * config/stack.ts, program/stack-config.ts and policies/pack.ts import, transitively (the
+     * code it shares with the environments: service.ts, naming.ts, ...), its entry point, its
+     * stack files and the scripts its jobs install.
+     */
+    const hostFiles = (): string[] => {
+      const seen = new Set<string>();
+      const queue = ["compose/host.ts", "config/stack.ts", "program/stack-config.ts", "policies/pack.ts"];
+      while (queue.length > 0) {
+        const file = queue.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const [, spec] of fs.readFileSync(path.join(repoRoot, file), "utf8").matchAll(/from\s+"(\.[^"]+)"/g)) {
+          const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+          const found = [`${base}.ts`, `${base}/index.ts`].find((f) => fs.existsSync(path.join(repoRoot, f)));
+          if (found) queue.push(found);
+        }
+      }
+      const scripts = ["image-prune.sh", "disk-usage.sh", "edge-check.sh", "job.sh", "notify.sh"].map((f) => `components/scripts/${f}`);
+      return [...seen, "program/index.ts", "Pulumi.yaml", "Pulumi.vps1.yaml", "package-lock.json", ...scripts].sort();
+    };
 
-    it("runs by hand, and on pull requests and pushes to master that change the host stack's files", () => {
+    it("runs by hand, and on pull requests and pushes to master that change any file the host stack reads", () => {
       const on = wf().on as Record<string, { branches?: string[]; paths?: string[] } | null>;
       assert.deepEqual(Object.keys(on).sort(), ["pull_request", "push", "workflow_dispatch"]);
       assert.deepEqual(on.push?.branches, ["master"]);
+      const files = hostFiles();
+      assert.ok(files.includes("components/docker/service.ts") && files.includes("components/services/reverse-proxy.ts"), files.join(" "));
       for (const trigger of ["pull_request", "push"]) {
-        for (const file of hostFiles) assert.ok(on[trigger]?.paths?.includes(file), `${trigger} on ${file}`);
-        for (const file of on[trigger]!.paths!) assert.ok(fs.existsSync(path.join(repoRoot, file)), `${trigger} names ${file}, which does not exist`);
+        const patterns = on[trigger]?.paths ?? [];
+        for (const file of files) assert.ok(patterns.some((p) => path.posix.matchesGlob(file, p)), `${trigger} on ${file}`);
+        for (const p of patterns) {
+          const dir = path.join(repoRoot, p.replace(/\/\*\*$/, ""));
+          assert.ok(fs.existsSync(dir), `${trigger} names ${p}, which matches nothing`);
+        }
       }
     });
 
