@@ -23,13 +23,37 @@ export function namePrefix(env: EnvironmentName): string {
     return `${env.app}-${env.environment}`;
 }
 
-/**
- * The deterministic Docker name `<app>-<env>-<role>` of a volume, a network or a fixed-name
- * container: an environment destroyed and brought up again finds its data by this name.
- */
-export function dockerName(owner: EnvironmentName & { readonly role: string }): string {
-    return `${namePrefix(owner)}-${owner.role}`;
+/** What a host stack's names are made of: its `name` key, e.g. "vps1". */
+export interface HostName {
+    /** The host stack's name, e.g. "vps1". */
+    readonly host: string;
 }
+
+/**
+ * The deterministic Docker name of a volume, a network or a fixed-name container:
+ * `<app>-<env>-<role>` for an environment's, `<host>-<role>` for a host stack's (`vps1-acme`).
+ * An environment (or host) destroyed and brought up again finds its data by this name.
+ */
+export function dockerName(owner: (EnvironmentName | HostName) & { readonly role: string }): string {
+    return "host" in owner ? `${owner.host}-${owner.role}` : `${namePrefix(owner)}-${owner.role}`;
+}
+
+/** The shared edge network of a host stack, `<host>-edge`: its proxy and every attached environment's services. */
+export function edgeNetworkName(host: HostName): string {
+    return dockerName({ ...host, role: "edge" });
+}
+
+/**
+ * The stack a `<org>/<project>/<stack>` reference names, when it is of `project` (the host
+ * stack an environment's `edge.stack` names; the offline synth reads `Pulumi.<stack>.yaml`).
+ */
+export function stackOfReference(reference: string, project: string): string | undefined {
+    const m = /^([^/\s]+)\/([^/\s]+)\/([^/\s]+)$/.exec(reference);
+    return m && m[2] === project ? m[3] : undefined;
+}
+
+/** A fully qualified stack name, `<org>/<project>/<stack>` (a file backend's org is "organization"). */
+export const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /**
  * The Docker networks of an environment: `<app>-<env>-edge`, `<app>-<env>-internal`, and with
@@ -38,6 +62,12 @@ export function dockerName(owner: EnvironmentName & { readonly role: string }): 
 export function networkName(env: EnvironmentName, network: "edge" | "internal" | "pitr"): string {
     return dockerName({ ...env, role: network });
 }
+
+/**
+ * The names of the proxy's TLS entrypoint and certificate resolver, which routers name in their
+ * labels: a host stack publishes them as outputs, so attached environments use its names.
+ */
+export const TRAEFIK_NAMES = { entrypoint: "websecure", certResolver: "letsencrypt" } as const;
 
 /** Docker's own rule for container names. */
 export const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -64,6 +94,14 @@ export type PitrJobKind = (typeof PITR_JOB_KINDS)[number];
 /** `<app>-<env>-<job>`: the unit base name of one of an environment's jobs. */
 export function jobUnitName(env: EnvironmentName, job: JobKind): string {
     return `${namePrefix(env)}-${job}`;
+}
+
+/** The scheduled jobs of a host stack, each one systemd service + timer. */
+export type HostJobKind = "image-prune" | "disk-usage" | "edge-check";
+
+/** `<host>-<job>`: the unit base name of one of a host stack's jobs, e.g. "vps1-image-prune". */
+export function hostJobUnitName(host: HostName, job: HostJobKind): string {
+    return `${host.host}-${job}`;
 }
 
 /**

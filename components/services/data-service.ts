@@ -32,7 +32,7 @@ export interface DataServiceArgs {
 }
 
 /** What runs in a data service's container, and where its data lives in it. */
-export type DataServer = Pick<ServiceArgs, "env" | "secretEnv" | "command" | "healthcheck" | "capAdd" | "files" | "host" | "imageId"> & {
+export type DataServer = Pick<ServiceArgs, "env" | "secretEnv" | "command" | "healthcheck" | "capAdd" | "files" | "remote" | "imageId"> & {
     /** The directory of the container the data volume is mounted on. */
     readonly dataPath: string;
     /** Networks the server joins besides the internal one (PostgreSQL's route to its PITR store). */

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { SynthResource } from "../../tools/synth/synthesize";
-import { runScript } from "../helpers/synth";
+import { selfContainedStackFile, synthOnce } from "../helpers/synth";
 import { parseDocument } from "yaml";
 import { needCommand } from "../helpers/tools";
 import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
@@ -34,15 +34,14 @@ interface StateResource {
     [key: string]: unknown;
 }
 
-/** Pulumi.staging.yaml without postgres.pitr and its passphrase key, written to a directory of its own. */
-function stagingWithoutPitr(): string {
-    const doc = parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8"));
+/** A stack file without postgres.pitr and its passphrase key, written as Pulumi.<stack>.yaml in a directory of its own. */
+function withoutPitr(file: string): string {
+    const doc = parseDocument(fs.readFileSync(file, "utf8"));
     doc.deleteIn(["config", "vps-stacks:postgres", "pitr"]);
     doc.deleteIn(["config", "vps-stacks:pitrPassphrase"]);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "urns-no-pitr-"));
-    const file = path.join(dir, "Pulumi.staging.yaml");
-    fs.writeFileSync(file, doc.toString());
-    return file;
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "urns-without-pitr-")), path.basename(file));
+    fs.writeFileSync(out, doc.toString());
+    return out;
 }
 
 /** What the engine adds to a stack on its own: the stack resource and the default providers. */
@@ -55,11 +54,11 @@ describe("engine: URNs and the aliases of the layout change", function () {
 
     before(async function () {
         needCommand(this, PULUMI_CLI, PULUMI_CLI_INSTALL);
-        // The fixture predates point-in-time recovery (issue 17), whose resources are new, not
-        // moved: the stack is synthesized and deployed as it was then, without postgres.pitr.
-        const file = stagingWithoutPitr();
-        const out = path.join(path.dirname(file), "synth.json");
-        const run = await runScript("tools/synth/cli.ts", ["--config-file", file, "--out", out, "--quiet"], out);
+        // The fixture is of a self-contained staging (a proxy of its own, before the host stack)
+        // and predates point-in-time recovery (issue 17), whose resources are new, not moved: the
+        // stack is synthesized and deployed as it was then, without postgres.pitr.
+        const file = withoutPitr(selfContainedStackFile("staging"));
+        const run = await synthOnce("self-contained-staging-without-pitr", ["--config-file", file]);
         assert.equal(run.code, 0, run.stderr);
         synth = run.result!.resources;
         assert.ok(!synth.some((r) => /pitr|pgbackrest/.test(r.urn)), "no PITR resource in the synth");

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { S3Server } from "./s3-server";
-import { LOOPBACK_WEBHOOK, ScriptResult, runScript, scripts } from "./s3-scripts";
+import { LOOPBACK_WEBHOOK, RUN_LOCK_DIR, ScriptResult, runScript, scripts } from "./s3-scripts";
 import { WebhookReceiver } from "./webhook-receiver";
 import { createDatabase, databaseExists, dropDatabase, pgEnv, pgUser, psql, seedShop, uniqueDatabase } from "./postgres";
 
@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function startJob(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<ScriptResult> } {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|RCLONE_|STATE_DIRECTORY$|HC_)/.test(k)));
-    const child = spawn(script, args, { env: { ...base, ...LOOPBACK_WEBHOOK, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(script, args, { env: { ...base, ...LOOPBACK_WEBHOOK, JOB_LOCK_DIR: RUN_LOCK_DIR, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
@@ -152,12 +152,15 @@ export class FaultLab {
         };
     }
 
-    /** Objects under a prefix that have a sidecar beside them, and of those the ones whose bytes do not match it. */
+    /** The backups under a prefix that look complete (a sidecar beside them), counted once by their daily key, and of every copy (daily, weekly, monthly) the ones whose bytes do not match their sidecar. */
     async completeObjects(prefix: string): Promise<{ complete: string[]; bad: string[] }> {
         const keys = await this.s3.keys(prefix);
-        const complete = keys.filter((k) => !k.endsWith(".sha256") && !k.endsWith(".manifest") && keys.includes(`${k}.sha256`));
+        const looksComplete = keys.filter((k) => !k.endsWith(".sha256") && !k.endsWith(".manifest") && keys.includes(`${k}.sha256`));
+        // A run on a Sunday or the 1st of a month also copies its backup into weekly/ or
+        // monthly/: every copy must verify, but a backup counts once, by its daily key.
+        const complete = looksComplete.filter((k) => k.startsWith(`${prefix}daily/`));
         const bad: string[] = [];
-        for (const k of complete) {
+        for (const k of looksComplete) {
             const line = (await this.s3.read(`${k}.sha256`)).toString("utf8");
             const m = /^([0-9a-f]{64}) {2}(\S+)\n$/.exec(line);
             if (!m || m[1] !== (await this.s3.sha256(k)) || m[2] !== path.posix.basename(k)) bad.push(k);
