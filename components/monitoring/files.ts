@@ -8,7 +8,7 @@ import { MONITORING_PATHS } from "../naming";
 import { AlertReceiver, AlertTiming, renderAlertmanagerConfig } from "./alertmanager-config";
 import { AlertThresholds, renderAlertRules } from "./alert-rules";
 import { renderBlackboxConfig } from "./blackbox-config";
-import { dashboards, renderGrafanaDashboardProvider, renderGrafanaDatasources } from "./grafana";
+import { dashboards, GrafanaSettings, renderGrafanaDashboardProvider, renderGrafanaDatasources, renderGrafanaIni } from "./grafana";
 import { PrometheusSettings, renderPrometheusConfig } from "./prometheus-config";
 
 /** The user the Prometheus, Alertmanager and exporter images run as (`nobody`). */
@@ -33,7 +33,21 @@ export interface MonitoringConfigSettings {
     readonly timing: AlertTiming;
     /** The URL Grafana reaches Prometheus at, e.g. http://prometheus:9090. */
     readonly grafanaPrometheusUrl: string;
+    readonly grafana: GrafanaSettings;
 }
+
+/** Where Grafana's settings file is in the set (mounted at GRAFANA_PATHS.config). */
+export const GRAFANA_INI = "grafana/config/grafana.ini";
+
+/** What tells a person what the jobs' and the environments' directories are for (and makes them exist before a container mounts them). */
+const README = {
+    textfile:
+        "node-exporter's textfile directory: the environments' jobs write <app>-<env>-<job>.prom here (metrics.sh),\n" +
+        "and each environment its <app>-<env>-expectations.prom (MonitoringTargets). Written by Pulumi and the jobs.\n",
+    targets:
+        "Prometheus' file-based service discovery: each environment writes <app>-<env>-probe.json and\n" +
+        "<app>-<env>-scrape.json here (MonitoringTargets); Prometheus re-reads them by itself. Written by Pulumi.\n",
+};
 
 /** Every configuration file of the host's monitoring. */
 export function monitoringConfigFiles(s: MonitoringConfigSettings): MonitoringFile[] {
@@ -44,6 +58,9 @@ export function monitoringConfigFiles(s: MonitoringConfigSettings): MonitoringFi
         // The webhook URL is in it: readable by Alertmanager's user only.
         { path: p.alertmanagerConfig, content: renderAlertmanagerConfig(s.receiver, s.timing), mode: "0600", uid: NOBODY_UID },
         { path: p.blackboxConfig, content: renderBlackboxConfig(), mode: "0644" },
+        { path: `${p.targets}/README`, content: README.targets, mode: "0644" },
+        { path: `${p.textfile}/README`, content: README.textfile, mode: "0644" },
+        { path: GRAFANA_INI, content: renderGrafanaIni(s.grafana), mode: "0644" },
         { path: `${p.grafanaProvisioning}/datasources/prometheus.yml`, content: renderGrafanaDatasources(s.grafanaPrometheusUrl), mode: "0644" },
         { path: `${p.grafanaProvisioning}/dashboards/vps-stacks.yml`, content: renderGrafanaDashboardProvider(), mode: "0644" },
         ...Object.entries(dashboards()).map(([file, content]): MonitoringFile => ({ path: `${p.grafanaDashboards}/${file}`, content, mode: "0644" })),

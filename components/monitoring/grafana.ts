@@ -13,8 +13,50 @@ import { stringify } from "yaml";
 /** The data source every dashboard panel names. */
 export const DATASOURCE_UID = "prometheus";
 
-/** Where the container reads its provisioning and the dashboards (both mounted read-only). */
-export const GRAFANA_PATHS = { provisioning: "/etc/grafana/provisioning", dashboards: "/etc/grafana/dashboards" } as const;
+/** Where the container reads its settings, provisioning and dashboards (each mounted read-only). */
+export const GRAFANA_PATHS = { config: "/etc/grafana/vps-stacks", provisioning: "/etc/grafana/provisioning", dashboards: "/etc/grafana/dashboards" } as const;
+
+/** Grafana's settings: who it is (behind the proxy, on its own host name) and what it never does. */
+export interface GrafanaSettings {
+    /** The host name the proxy routes to it, e.g. grafana.example.com. */
+    readonly host: string;
+    /** The admin user (its password is the container's GF_SECURITY_ADMIN_PASSWORD, a secret). */
+    readonly adminUser: string;
+}
+
+/**
+ * grafana.ini: the public URL behind the proxy, secure cookies, no anonymous access, no sign-up,
+ * nothing sent home. In a file rather than GF_* variables, whose names (GF_AUTH_..., ..._COOKIE_...)
+ * would look like secrets to the policy pack; the container reads it through GF_PATHS_CONFIG.
+ * Grafana reads it when it starts: the container carries its hash, so a change replaces it.
+ */
+export function renderGrafanaIni(g: GrafanaSettings): string {
+    return [
+        "[server]",
+        `domain = ${g.host}`,
+        `root_url = https://${g.host}/`,
+        "",
+        "[security]",
+        `admin_user = ${g.adminUser}`,
+        "cookie_secure = true",
+        "disable_gravatar = true",
+        "",
+        "[auth.anonymous]",
+        "enabled = false",
+        "",
+        "[users]",
+        "allow_sign_up = false",
+        "",
+        "[analytics]",
+        "reporting_enabled = false",
+        "check_for_updates = false",
+        "check_for_plugin_updates = false",
+        "",
+        "[paths]",
+        `provisioning = ${GRAFANA_PATHS.provisioning}`,
+        "",
+    ].join("\n");
+}
 
 /** The dashboards' folder in this repository. */
 export const DASHBOARDS_DIR = path.join(__dirname, "dashboards");

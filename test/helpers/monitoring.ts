@@ -38,6 +38,7 @@ export function configFiles(over: Partial<MonitoringConfigSettings> & { receiver
         receiver: { format: "discord", webhookUrl: "https://discord.com/api/webhooks/1/abc" },
         timing: DEFAULT_TIMING,
         grafanaPrometheusUrl: "http://prometheus:9090",
+        grafana: { host: "grafana.example.com", adminUser: "admin" },
         ...over,
     });
 }
