@@ -6,6 +6,7 @@ import { z } from "zod";
 import { CONTAINER_RESTART, DATA_SERVICE_CPUS, HEALTH_TIMEOUT_SECONDS, SERVICE_CPUS, SERVICE_HEALTHCHECK } from "../components/defaults";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
+import { metricsSchema } from "./monitoring";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, duration, hostname, image, imageIssues, list, logRotation, memory, port, record, resourceName } from "./values";
 
@@ -52,6 +53,8 @@ const serviceSchema = z.strictObject({
     healthTimeoutSeconds,
     logs: logRotation,
     readOnlyRootFilesystem: z.boolean().default(false),
+    /** Prometheus metrics the service answers, which the host's monitoring scrapes (config/monitoring.ts). */
+    metrics: metricsSchema.optional(),
 });
 
 /** One `services.<name>` entry, parsed. */

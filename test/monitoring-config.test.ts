@@ -251,3 +251,23 @@ describe("the Grafana dashboards", () => {
         for (const p of env.panels) for (const t of p.targets) assert.match(t.expr, /app="\$app",environment="\$environment"/, p.title);
     });
 });
+
+describe("the README's monitoring reference", () => {
+    const readme = require("fs").readFileSync(require("path").join(__dirname, "..", "README.md"), "utf8") as string;
+    const section = readme.slice(readme.indexOf("### `monitoring`"), readme.indexOf("## Policy pack"));
+    const rowOf = (key: string) => section.split("\n").find((l) => l.startsWith("| ") && l.split(" | ")[0].includes(`\`${key}\``));
+
+    it("documents every key of the section, each threshold with its default", () => {
+        const d = require("../components/defaults");
+        for (const [key, value] of Object.entries(d.MONITORING_THRESHOLDS)) {
+            const row = rowOf(`thresholds.${key}`);
+            assert.ok(row, `README documents thresholds.${key}`);
+            assert.ok(row.includes(`\`${value}\``), `README thresholds.${key} states ${value}: ${row}`);
+        }
+        for (const key of ["enabled", "prometheus.image", "prometheus.scrapeInterval", "prometheus.retentionTime", "prometheus.retentionSize", "grafana.host", "grafana.adminUser", "grafana.basicAuth.usersKey", "errorRate.metric"]) {
+            assert.ok(rowOf(key), `README documents monitoring.${key}`);
+        }
+        assert.ok(rowOf("prometheus.retentionTime")!.includes(`\`${d.PROMETHEUS.retentionTime}\`, \`${d.PROMETHEUS.retentionSize}\``));
+        assert.ok(rowOf("prometheus.scrapeInterval")!.includes(`\`${d.PROMETHEUS.scrapeInterval}\``));
+    });
+});
