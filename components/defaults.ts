@@ -183,3 +183,16 @@ export const JOB_RESTART_POLICY = { delaySeconds: 300, burst: 3, intervalSeconds
  * per-minute timer itself makes 5 starts in the 300-s window.
  */
 export const HEALTH_CHECK_RESTART_POLICY = { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1, 2, 3, 4] } as const;
+
+// ---------------------------------------------------------------------------------------
+// Services: replicas, stop, release
+// ---------------------------------------------------------------------------------------
+
+/** Seconds between a container's stop signal and SIGKILL (`stop_timeout`, `destroy_grace_seconds`). */
+export const STOP_GRACE_SECONDS = 30;
+
+/** Seconds a release command may run before it is stopped and `pulumi up` fails: 30 minutes, for a long migration. */
+export const RELEASE_TIMEOUT_SECONDS = 1800;
+
+/** Lines of a release command's output shown when it fails (in the `pulumi up` error). */
+export const RELEASE_LOG_LINES = 40;

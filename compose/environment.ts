@@ -17,6 +17,8 @@ import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
 import { namePrefix } from "../components/naming";
 import { dependencyOrder } from "../config/dependency-order";
+import { splitHostEntry } from "../config/routes";
+import { durationNanos } from "../components/docker/docker-forms";
 import { EnvironmentConfig } from "../config/types";
 import { buildJobs } from "./jobs";
 
@@ -28,8 +30,8 @@ export interface EnvironmentOutputs {
     dataVolumeNames: string[];
     /** Names of the edge and internal networks. */
     networkNames: { edge: string; internal: string };
-    /** Container name of each application service. */
-    containerNames: Record<string, pulumi.Output<string>>;
+    /** Container names of each application service, one per replica. */
+    containerNames: Record<string, pulumi.Output<string>[]>;
     /** systemd timers of the environment's scheduled jobs. */
     jobTimers: string[];
     /** Host names with a DNS record managed by this stack, sorted (none without a dns section). */
@@ -63,8 +65,9 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         deployDir: cfg.host.deployDir,
         sshOptions: cfg.host.sshOptions,
         hostKey: cfg.host.hostKey,
-        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh).
-        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone"],
+        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh); tar
+        // archives the services' own volumes.
+        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(Object.values(cfg.services).some((s) => Object.keys(s.volumes).length > 0) ? ["tar"] : [])],
         // Units and root-only env files need root: any other deploy user installs the jobs with
         // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
         requireSudo: cfg.host.user !== "root",
@@ -96,7 +99,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     }
     let redis: RedisService | undefined;
     if (cfg.redis) {
-        redis = new RedisService(`${prefix}-redis`, dataServiceArgs(cfg.redis), onHost);
+        const auth = cfg.redis.password && { password: cfg.redis.password, host: { connection: host.connection, deployDir: cfg.host.deployDir } };
+        redis = new RedisService(`${prefix}-redis`, { ...dataServiceArgs(cfg.redis), ...auth }, onHost);
         dependencies.redis = redis.service.container;
         dataVolumeNames.push(redis.data.volumeName);
     }
@@ -145,13 +149,34 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
                 capAdd: svc.capAdd,
                 command: svc.command,
                 readOnlyRootFilesystem: svc.readOnlyRootFilesystem,
+                entrypoint: svc.entrypoint,
+                user: svc.user,
+                workingDir: svc.workingDir,
+                init: svc.init,
+                stopSignal: svc.stopSignal,
+                stopGraceSeconds: svc.stopGracePeriod === undefined ? undefined : Number(durationNanos(svc.stopGracePeriod)! / 1_000_000_000n),
+                shmSizeMb: svc.shmSize,
+                tmpfs: Object.keys(svc.tmpfs).length > 0 ? svc.tmpfs : undefined,
+                ulimits: svc.ulimits as Record<string, { soft: number; hard: number }>,
+                replicas: svc.replicas,
+                serviceVolumes: svc.volumes,
+                sharedVolumes: svc.sharedVolumes,
+                protectVolumes: cfg.protectData,
+                files: svc.files,
+                release: svc.release,
+                host: { connection: host.connection, deployDir: cfg.host.deployDir },
                 networks,
-                route: svc.hosts.length > 0 ? { hosts: svc.hosts, port: svc.port, network: network.edge.name } : undefined,
-                dependsOn: svc.dependsOn.map((d) => dependencies[d] ?? services[d].container),
+                route:
+                    svc.port !== undefined && svc.hosts.length > 0
+                        ? { hosts: svc.hosts, port: svc.port, network: network.edge.name, middlewares: svc.routes }
+                        : undefined,
+                dependsOn: svc.dependsOn.map((d) => dependencies[d] ?? services[d].containers[services[d].containers.length - 1]),
             },
             onHost,
         );
-        dependencies[name] = services[name].container;
+        // A dependent starts after the last replica: after every one of them is healthy.
+        dependencies[name] = services[name].containers[services[name].containers.length - 1];
+        dataVolumeNames.push(...services[name].volumes.map((v) => v.volumeName));
     }
 
     // One record per host the proxy routes: services.<name>.hosts is the one list of public names.
@@ -160,7 +185,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
               zone: cfg.dns.zone,
               zoneId: cfg.dns.zoneId,
               records: recordsForHosts(
-                  Object.values(cfg.services).flatMap((s) => s.hosts),
+                  Object.values(cfg.services).flatMap((s) => s.hosts.map((h) => splitHostEntry(h).host)),
                   { address: cfg.proxy.publicAddress, proxied: cfg.dns.proxied, ttl: cfg.dns.ttl },
                   cfg.dns.records,
               ),
@@ -207,7 +232,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         urls,
         dataVolumeNames: dataVolumeNames.sort(),
         networkNames: { edge: network.edgeName, internal: network.internalName },
-        containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerName])),
+        containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerNames])),
         jobTimers: [
             ...(jobs.backup ? [jobs.backup.timerName] : []),
             ...(jobs.restoreCheck ? [jobs.restoreCheck.timerName] : []),

@@ -53,11 +53,14 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
     };
     const opts: pulumi.ComponentResourceOptions = { dependsOn: [t.host.preflight] };
     const dataContainers = [t.postgres?.service.container, t.redis?.service.container].filter((c): c is NonNullable<typeof c> => c !== undefined);
+    // The services' own volumes: archived by the backup job, extracted by the restore check, aged by the freshness check.
+    const serviceVolumes = Object.values(t.services).flatMap((s) => s.volumes.map((v) => ({ volume: v.volumeName })));
+    const volumeWriters = Object.values(t.services).filter((s) => s.volumes.length > 0).flatMap((s) => s.containers);
 
     let backup: BackupJob | undefined;
     let restoreCheck: RestoreCheck | undefined;
     let freshnessCheck: BackupFreshnessCheck | undefined;
-    if (t.backupTarget && (t.postgres || t.redis)) {
+    if (t.backupTarget && (t.postgres || t.redis || serviceVolumes.length > 0)) {
         const pg = t.postgres && cfg.postgres
             ? [{ container: t.postgres.containerName, database: cfg.postgres.database, user: cfg.postgres.user, volume: t.postgres.data.volumeName }]
             : [];
@@ -68,8 +71,10 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
                 onCalendar: cfg.backup.schedule,
                 postgres: pg,
                 redis: t.redis ? [{ container: t.redis.containerName, volume: t.redis.data.volumeName }] : [],
+                volumes: serviceVolumes,
+                redisPassword: cfg.redis?.password,
                 target: t.backupTarget,
-                dependsOn: dataContainers,
+                dependsOn: [...dataContainers, ...volumeWriters],
             },
             opts,
         );
@@ -77,9 +82,10 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             ...common,
             postgres: pg.map(({ container, database, user }) => ({ container, database, user })),
             redis: t.redis ? [{ container: t.redis.containerName }] : [],
+            volumes: serviceVolumes,
             target: t.backupTarget,
             maxBackupAgeHours: cfg.backup.maxAgeHours,
-            dependsOn: dataContainers,
+            dependsOn: [...dataContainers, ...volumeWriters],
         };
         const restoreCheckName = `${prefix}-restore-check`;
         restoreCheck = new RestoreCheck(restoreCheckName, { ...checked, onCalendar: cfg.backup.restoreCheckSchedule }, opts);
@@ -95,11 +101,20 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
         );
     }
 
-    const appContainers = Object.values(t.services).map((s) => s.containerName);
+    // Every replica's Docker health; a URL's failure restarts the first replica (the others
+    // are judged, and restarted, by their own health).
+    const appContainers = Object.values(t.services).flatMap((s) => s.containerNames);
     const urls = Object.entries(cfg.services).flatMap(([name, svc]) =>
         svc.healthPath === undefined
             ? []
-            : svc.hosts.map((host) => ({ url: `https://${host}${svc.healthPath}`, expectStatus: 200, container: t.services[name].containerName })),
+            : // A host entry may carry a path prefix (api.example.com/v1): the URL is under it. Behind
+              // basic auth the proxy answers 401 to a probe without credentials, which proves the
+              // router and a healthy server are there (with none, Traefik drops the router: 404).
+              svc.hosts.map((host) => ({
+                  url: `https://${host}${svc.healthPath}`,
+                  expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200,
+                  container: t.services[name].containerName,
+              })),
     );
     const healthCheck = new HealthCheckJob(
         `${prefix}-health-check`,
@@ -109,11 +124,11 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             urls,
             containers: [...appContainers, t.proxy.containerName],
             postgres: t.postgres && cfg.postgres ? { container: t.postgres.containerName, user: cfg.postgres.user } : undefined,
-            redis: t.redis ? { container: t.redis.containerName } : undefined,
+            redis: t.redis ? { container: t.redis.containerName, password: cfg.redis?.password } : undefined,
             restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
             restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
             insecureTls: cfg.healthCheck.insecureTls,
-            dependsOn: [...dataContainers, ...Object.values(t.services).map((s) => s.container), t.proxy.container],
+            dependsOn: [...dataContainers, ...Object.values(t.services).flatMap((s) => s.containers), t.proxy.container],
         },
         opts,
     );

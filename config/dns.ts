@@ -5,6 +5,7 @@ import { z } from "zod";
 import { isInZone, letsEncryptDirectory } from "../components/naming";
 import { ConfigIssue, keyPath } from "./types";
 import { CrossFieldCheck, hostname, ipv4, list, record } from "./values";
+import { splitHostEntry } from "./routes";
 
 /** Loose IPv6 check (hex groups and "::"); Cloudflare validates the address itself. */
 const IPV6 = /^(?=.*:)[0-9a-fA-F:]{2,39}$/;
@@ -66,7 +67,8 @@ export const dnsChecks: CrossFieldCheck = (raw) => {
     const routed = new Map<string, string>(); // host -> path of its hosts[] entry
     for (const [name, svc] of Object.entries(record(raw.services))) {
         list(record(svc).hosts).forEach((host, i) => {
-            if (typeof host === "string" && !routed.has(host)) routed.set(host, `services.${name}.hosts[${i}]`);
+            // A host entry may carry a path prefix (api.example.com/v1): the record is the host's.
+            if (typeof host === "string" && !routed.has(splitHostEntry(host).host)) routed.set(splitHostEntry(host).host, `services.${name}.hosts[${i}]`);
         });
     }
     if (raw.dns === undefined) return issues; // DNS of these hosts is managed outside this stack

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { ERROR_RATE_METRIC, GRAFANA_ADMIN_USER, METRICS_PATH, MONITORING_LIMITS, MONITORING_THRESHOLDS, PROMETHEUS } from "../components/defaults";
+import { basicAuthProblem } from "./routes";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, hostname, image, imageIssues, logRotation, memory, port, record, text } from "./values";
 
@@ -106,22 +107,6 @@ export type MonitoringSection = z.output<typeof monitoringSchema>;
 /** The secret key that holds Grafana's admin password. */
 export const GRAFANA_PASSWORD_KEY = "grafanaAdminPassword";
 
-/** Why a basic-auth secret (one `user:password` per line) cannot be used, or undefined; never repeats a password. */
-export function basicAuthUsersProblem(value: string): string | undefined {
-    const lines = value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
-    if (lines.length === 0) return "holds no user: one user:password per line";
-    const names: string[] = [];
-    for (const [n, line] of lines.entries()) {
-        const i = line.indexOf(":");
-        const user = i < 0 ? line : line.slice(0, i);
-        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user)) return `line ${n + 1}: the user name must be 1-64 of A-Z a-z 0-9 . _ @ - (one user:password per line)`;
-        if (i < 0 || line.length - i - 1 < 12) return `line ${n + 1}: the password of "${user}" is shorter than 12 characters`;
-        if (names.includes(user)) return `lists the user "${user}" twice`;
-        names.push(user);
-    }
-    return undefined;
-}
-
 /**
  * `monitoring`: the five images pinned; Grafana's admin password and the proxy's users set
  * as secrets (the users usable); and with the section off, nothing else is checked.
@@ -149,7 +134,7 @@ export const monitoringChecks: CrossFieldCheck = (raw, secretKeys) => {
         } else if (!secretKeys.has(usersKey)) {
             issues.push({ path: usersKey, message: `holds passwords in plain text: set it with "pulumi config set --secret ${usersKey}"` });
         } else if (typeof raw[usersKey] === "string") {
-            const problem = basicAuthUsersProblem(String(raw[usersKey]));
+            const problem = basicAuthProblem(String(raw[usersKey]));
             if (problem) issues.push({ path: usersKey, message: problem });
         }
     }

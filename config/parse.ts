@@ -14,7 +14,18 @@ import { dnsChecks, dnsSchema } from "./dns";
 import { hostSchema, registryChecks, registryLookupHost, registrySchema } from "./host";
 import { alertsSchema, alertWebhookChecks, backupMaxAgeHours, backupScheduleChecks, backupSchema, healthCheckSchema } from "./jobs";
 import { proxyChecks, proxySchema } from "./proxy";
-import { databasePasswordChecks, dataServiceChecks, postgresSchema, redisSchema, serviceChecks, serviceDependencyChecks, servicesSchema } from "./services";
+import {
+    databasePasswordChecks,
+    dataServiceChecks,
+    postgresSchema,
+    redisPasswordChecks,
+    redisSchema,
+    resolveServices,
+    serviceChecks,
+    serviceDependencyChecks,
+    serviceReferencedKeys,
+    servicesSchema,
+} from "./services";
 import { ConfigError, ConfigIssue, EnvironmentConfig, keyPath, RawStackConfig } from "./types";
 import { CrossFieldCheck, list, record, resourceName } from "./values";
 
@@ -22,7 +33,7 @@ import { CrossFieldCheck, list, record, resourceName } from "./values";
 export const PROJECT = "vps-stacks";
 
 /** Config keys that must hold Pulumi secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "redisPassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 
 const rawSchema = z.strictObject({
     /** Application name, first part of every Docker name (`<app>-<env>-<role>`). */
@@ -50,6 +61,7 @@ const rawSchema = z.strictObject({
     // Secrets: accepted here only to report a plain-text value as an error.
     sshPrivateKey: z.string(),
     databasePassword: z.string().optional(),
+    redisPassword: z.string().optional(),
     alertWebhookUrl: z.string().optional(),
     backupAccessKeyId: z.string().optional(),
     backupSecretAccessKey: z.string().optional(),
@@ -75,6 +87,7 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     secretKeyChecks,
     alertWebhookChecks,
     databasePasswordChecks,
+    redisPasswordChecks,
     dnsChecks,
     backupStorageChecks,
     backupScheduleChecks,
@@ -107,6 +120,9 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
         let message = issue.message;
         if (issue.code === "invalid_type" && issue.input === undefined) {
             message = `is required (${issue.expected})`;
+        } else if (issue.code === "invalid_key") {
+            // A map key its schema refuses (a volume role, a container path): say why, not "Invalid key in record".
+            message = issue.issues.map((i) => i.message).join("; ");
         } else if (issue.code === "unrecognized_keys") {
             return { path: keyPath(issue.path) || "(top level)", message: `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
         }
@@ -128,11 +144,9 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
     const decoded: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw.values)) decoded[key] = decode(key, value);
 
-    // secretEnv and registries[].passwordKey may name any secret key, so those keys are not "unknown".
-    const referenced = new Set<string>();
-    for (const svc of Object.values(record(decoded.services))) {
-        for (const key of Object.values(record(record(svc).secretEnv))) if (typeof key === "string") referenced.add(key);
-    }
+    // The services (secretEnv, ${key} references, basic-auth users) and registries[].passwordKey
+    // may name any key, so those keys are not "unknown".
+    const referenced = new Set<string>(serviceReferencedKeys(decoded.services));
     for (const reg of list(decoded.registries)) {
         const key = record(reg).passwordKey;
         if (typeof key === "string") referenced.add(key);
@@ -157,14 +171,9 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         host: { ...cfg.host, sshPrivateKey: secret("sshPrivateKey") },
         registries: cfg.registries.map((r) => ({ address: registryLookupHost(r.address), username: r.username, password: secret(r.passwordKey) })),
         proxy: cfg.proxy,
-        services: Object.fromEntries(
-            Object.entries(cfg.services).map(([name, svc]) => [
-                name,
-                { ...svc, secretEnv: Object.fromEntries(Object.entries(svc.secretEnv).map(([env, key]) => [env, secret(key)])) },
-            ]),
-        ),
+        services: resolveServices(cfg.services, decoded, raw.secretKeys, secret),
         postgres: cfg.postgres ? { ...cfg.postgres, password: secret("databasePassword") } : undefined,
-        redis: cfg.redis,
+        redis: cfg.redis && { ...cfg.redis, password: cfg.redisPassword !== undefined ? secret("redisPassword") : undefined },
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
         backup: { ...cfg.backup, maxAgeHours: backupMaxAgeHours(cfg.backup.schedule, cfg.backup.maxAgeHours) },
         healthCheck: cfg.healthCheck,

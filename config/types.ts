@@ -9,7 +9,7 @@ import type { DnsSection } from "./dns";
 import type { HostSection } from "./host";
 import type { AlertsSection, BackupSection, HealthCheckSection } from "./jobs";
 import type { ProxySection } from "./proxy";
-import type { PostgresSection, RedisSection, ServiceSection } from "./services";
+import type { PostgresSection, RedisSection, ResolvedService } from "./services";
 
 /** json-file log rotation of a container (Docker `--log-opt max-size/max-file`). */
 export interface LogRotation {
@@ -19,11 +19,8 @@ export interface LogRotation {
     maxFile: number;
 }
 
-/** One application service, with its secret env vars as Pulumi secrets. */
-export type ServiceConfig = Omit<ServiceSection, "secretEnv"> & {
-    /** Environment variables whose values are Pulumi secrets. */
-    secretEnv: Record<string, pulumi.Output<string>>;
-};
+/** One application service, with its secret env vars and secret files as Pulumi secrets. */
+export type ServiceConfig = ResolvedService;
 
 /** The backup storage section with the credential of an S3-compatible store as secrets. */
 export type BackupStorageConfig = BackupStorageSection & {
@@ -43,7 +40,8 @@ export interface EnvironmentConfig {
     proxy: ProxySection;
     services: Record<string, ServiceConfig>;
     postgres?: PostgresSection & { password: pulumi.Output<string> };
-    redis?: RedisSection;
+    /** Redis; `password` from the secret key redisPassword turns on authentication. */
+    redis?: RedisSection & { password?: pulumi.Output<string> };
     alerts: AlertsSection & { webhookUrl?: pulumi.Output<string> };
     /** The backup schedules, with maxAgeHours resolved (see `backupMaxAgeHours` in jobs.ts). */
     backup: BackupSection & { maxAgeHours: number };

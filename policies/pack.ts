@@ -9,9 +9,10 @@ import { imagePolicies } from "./images";
 import { jobPolicies } from "./jobs";
 import type { AnyPolicy } from "./vocabulary";
 import { secretPolicies } from "./secrets";
+import { servicePolicies } from "./services";
 import { storagePolicies } from "./storage";
 
 /** Must equal `name` in PulumiPolicy.yaml and package.json. */
 export const PACK_NAME = "vps-stacks-policies";
 
-export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies];
+export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...servicePolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies];

@@ -140,6 +140,8 @@ export const T = {
     remoteCommand: "command:remote:Command",
     localCommand: "command:local:Command",
     backupJob: "vps:index:BackupJob",
+    service: "vps:index:Service",
+    releaseCommand: "vps:index:ReleaseCommand",
     healthCheckJob: "vps:index:HealthCheckJob",
 } as const;
 

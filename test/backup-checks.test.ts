@@ -215,8 +215,8 @@ describe("RestoreCheck and BackupFreshnessCheck", () => {
     it("rejects at construction a check that cannot run, naming the argument", () => {
         const a = baseArgs();
         const cases: [Partial<typeof a>, RegExp][] = [
-            [{ postgres: [], redis: [] }, /postgres and redis are both empty; there is no backup to check/],
-            [{ postgres: [], redis: undefined }, /postgres and redis are both empty/],
+            [{ postgres: [], redis: [] }, /postgres, redis and volumes are all empty; there is no backup to check/],
+            [{ postgres: [], redis: undefined }, /postgres, redis and volumes are all empty/],
             [{ maxBackupAgeHours: 0 }, /maxBackupAgeHours must be a whole number of hours, at least 1, got 0/],
             [{ maxBackupAgeHours: 1.5 }, /maxBackupAgeHours/],
             [{ postgres: [{ ...a.postgres[0], container: "-x" }] }, /postgres\[0\]\.container "-x"/],

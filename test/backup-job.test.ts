@@ -160,7 +160,7 @@ describe("BackupJob", () => {
     it("rejects at construction what the scripts cannot back up, naming the argument", () => {
         const a = baseArgs();
         const cases: [Partial<typeof a>, RegExp][] = [
-            [{ postgres: [], redis: [] }, /postgres and redis are both empty/],
+            [{ postgres: [], redis: [] }, /postgres, redis and volumes are all empty/],
             [{ postgres: [a.postgres[0], { ...a.postgres[0], volume: "other" }] }, /database "shop" is listed twice/],
             [{ redis: [a.redis[0], { ...a.redis[0], volume: "x" }] }, /redis container "shop-staging-redis" is listed twice/],
             [{ redis: [{ ...a.redis[0], volume: "shop-staging-postgres-data" }] }, /volume "shop-staging-postgres-data" is covered twice/],

@@ -121,7 +121,7 @@ describe("components under mocks", () => {
             const container = find(c.resources, CONTAINER);
             assert.equal(container.name, "fixed-container");
             assert.equal(container.opts.deleteBeforeReplace, true);
-            assert.deepEqual(container.opts.replaceOnChanges, ["healthcheck"]);
+            assert.deepEqual(container.opts.replaceOnChanges, ["healthcheck", "init", "tmpfs"]);
         });
 
         it("pulls the pinned image with RemoteImage, kept locally for rollbacks", async () => {

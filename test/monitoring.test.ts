@@ -37,7 +37,7 @@ describe("Monitoring: the monitoring of a VPS", () => {
             host: "grafana.example.com",
             adminUser: "admin",
             adminPassword: pulumi.secret("a-long-admin-password"),
-            basicAuthUsers: pulumi.secret("ops:$2y$10$abcdefghijklmnopqrstuv"),
+            basicAuthUsers: pulumi.secret("ops:a-long-proxy-password"),
         },
         thresholds: DEFAULT_THRESHOLDS,
         alerts: { format: "discord", webhookUrl: pulumi.secret("https://discord.com/api/webhooks/1/TOP-SECRET"), reminderMinutes: 240 },
@@ -94,6 +94,7 @@ describe("Monitoring: the monitoring of a VPS", () => {
             assert.deepEqual(await unwrap(c.props.capabilities), { drops: ["ALL"], adds: [] }, c.name);
             assert.deepEqual(c.props.securityOpts, ["no-new-privileges:true"], c.name);
         }
+        assert.equal((await containerOf("node-exporter")).props.user, "65534:65534", "node-exporter reads the host as nobody");
     });
 
     it("routes Grafana through the proxy on its own host name, behind the proxy's basic auth, which Grafana never sees", async () => {
@@ -103,7 +104,7 @@ describe("Monitoring: the monitoring of a VPS", () => {
         assert.equal(labels["traefik.enable"], "true");
         assert.equal(labels[`traefik.http.routers.${router}.rule`], "Host(`grafana.example.com`)");
         assert.equal(labels[`traefik.http.routers.${router}.middlewares`], `${router}-auth`);
-        assert.equal(labels[`traefik.http.middlewares.${router}-auth.basicauth.users`], "ops:$2y$10$abcdefghijklmnopqrstuv");
+        assert.match(labels[`traefik.http.middlewares.${router}-auth.basicauth.users`], /^ops:\$2b\$10\$/, "a bcrypt hash, never the password");
         assert.equal(labels[`traefik.http.middlewares.${router}-auth.basicauth.removeheader`], "true");
         const users = (grafana.props.labels as any[]).find((l: any) => l.label.endsWith("basicauth.users"));
         assert.ok(await isSecret(pulumi.output(users.value)), "the hashes stay secret");

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
-import { synthShippedStack } from "./helpers/synth";
+import { synthServicesFixture, synthShippedStack } from "./helpers/synth";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -50,6 +50,13 @@ describe("policy pack in the offline synth", function () {
             shipped("staging"),
             shipped("production"),
         ]);
+    });
+
+    it("the services fixture (worker, replicas, volume, release, routes, Redis password) synthesizes with no mandatory violation", async function () {
+        this.timeout(120000);
+        const r = await synthServicesFixture();
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /Policy pack vps-stacks-policies: 0 mandatory/);
     });
 
     it("a schema-valid but unsafe production config synthesizes with each expected violation and exits 1", () => {

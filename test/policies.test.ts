@@ -84,6 +84,17 @@ const failing: FailingCase[] = [
     },
     { policy: "container-no-host-pid", title: "a container in the host's process namespace", stack: () => changed(S, backend(S), "props.pidMode", "host"), message: "pidMode", resource: backend(S) },
     { policy: "container-capabilities", title: "an added SYS_ADMIN capability", stack: () => changed(S, backend(S), "props.capabilities.adds", ["CAP_SYS_ADMIN"]), message: "CAP_SYS_ADMIN", resource: backend(S) },
+    // Services (issue 11)
+    { policy: "service-replicas-healthy", title: "a replica without a healthcheck", stack: () => changed(S, `shop-${S}-api-container-2`, "props.healthcheck", undefined), message: "Replica 'shop-staging-api-container-2' of service 'shop-staging-api' has no healthcheck", resource: `shop-${S}-api-container-2` },
+    { policy: "service-replicas-healthy", title: "a replica not waited for", stack: () => changed(S, `shop-${S}-api-container-2`, "props.wait", false), message: "is not created with `wait: true`", resource: `shop-${S}-api-container-2` },
+    { policy: "service-replicas-healthy", title: "a replica missing", stack: () => without(S, `shop-${S}-api-container-2`), message: "declares 2 replica(s) but has 1 container(s)", resource: `shop-${S}-api` },
+    { policy: "release-container-hardened", title: "a privileged release container", stack: () => changed(S, `shop-${S}-api-release`, "props.container.privileged", true), message: "Release container: Container runs privileged", resource: `shop-${S}-api-release` },
+    { policy: "release-container-hardened", title: "a release container without a memory limit", stack: () => changed(S, `shop-${S}-api-release`, "props.container.memory", undefined), message: "has no memory limit", resource: `shop-${S}-api-release` },
+    { policy: "release-container-hardened", title: "a release container on the host network", stack: () => changed(S, `shop-${S}-api-release`, "props.container.networks", ["host"]), message: "networkMode", resource: `shop-${S}-api-release` },
+    { policy: "release-container-hardened", title: "a release container keeping its privileges", stack: () => changed(S, `shop-${S}-api-release`, "props.container.securityOpts", []), message: "lacks `no-new-privileges:true`", resource: `shop-${S}-api-release` },
+    { policy: "service-volumes-backed-up", title: "a service volume left out of the backup job", stack: () => changed(S, `shop-${S}-backup`, "props.volumes", [pgVolume(S), `shop-${S}-redis-data`]), message: "Volume 'shop-staging-api-uploads' of service 'shop-staging-api' is not covered", resource: `shop-${S}-api` },
+    { policy: "data-retained-on-delete", title: "a service volume not retained on delete", stack: () => changed(S, `shop-${S}-api-uploads`, "options.retainOnDelete", false), message: "retainOnDelete: true", resource: `shop-${S}-api-uploads`, preview: false },
+    { policy: "production-data-protected", title: "an unprotected production service volume", stack: () => changed(P, `shop-${P}-api-uploads`, "options.protect", false), message: "Production data volume", resource: `shop-${P}-api-uploads` },
     // Secrets
     { policy: "no-plain-secret-env", title: "a plain password (synth)", stack: () => changed(S, backend(S), "props.envs", ["DATABASE_PASSWORD=hunter2-but-long-enough"]), message: "DATABASE_PASSWORD looks like a secret but holds a plain (non-secret) value", resource: backend(S), preview: false },
     { policy: "no-plain-secret-env", title: "a placeholder token", stack: () => changed(S, backend(S), "props.envs", ["API_TOKEN=changeme"]), message: "API_TOKEN looks like a secret but holds the placeholder 'changeme'", resource: backend(S) },
@@ -160,9 +171,9 @@ describe("policy pack", () => {
         });
 
         it("productionEnvironments config widens what counts as production", () => {
-            // The happy staging stack protects nothing: as "production" its 3 volumes and its bucket are reported.
+            // The happy staging stack protects nothing: as "production" its 4 volumes and its bucket are reported.
             const config = { "production-data-protected": { productionEnvironments: ["production", "staging"] } };
-            assert.strictEqual(synthViolations(happyStack(S), "production-data-protected", config).length, 4);
+            assert.strictEqual(synthViolations(happyStack(S), "production-data-protected", config).length, 5);
         });
     });
 

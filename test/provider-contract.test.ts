@@ -6,9 +6,10 @@
  * refuse.
  */
 import { strict as assert } from "assert";
+import * as path from "path";
 import type { SynthResource, SynthResult } from "../tools/synth/synthesize";
 import { cpusReadBack, durationNanos, goDurationString, nanoCpus } from "../components/docker/docker-forms";
-import { synthShippedStack } from "./helpers/synth";
+import { synthServicesFixture, synthShippedStack } from "./helpers/synth";
 
 const stacks: Record<string, SynthResult> = {};
 const ofType = (type: string) => Object.entries(stacks).flatMap(([stack, r]) => r.resources.filter((x) => x.type === type).map((x) => ({ stack, r: x })));
@@ -22,6 +23,10 @@ describe("provider contract: inputs in the form the provider reads back", functi
             assert.equal(run.code, 0, run.stderr);
             stacks[stack] = run.result!;
         }
+        // The fixture that sets every service option of issue 11 (every new input below is in it).
+        const fixture = await synthServicesFixture();
+        assert.equal(fixture.code, 0, fixture.stderr);
+        stacks.services = fixture.result!;
     });
 
     describe("docker:index/container:Container (kreuzwerker v4.5.0)", () => {
@@ -53,7 +58,8 @@ describe("provider contract: inputs in the form the provider reads back", functi
             // engine lets an explicit resource option override it (pkg/resource/deploy/step_generator.go).
             for (const { stack, r } of ofType("docker:index/container:Container")) {
                 assert.equal(r.options.deleteBeforeReplace, r.props.name !== undefined, `${at(stack, r)}: deleteBeforeReplace set explicitly`);
-                assert.deepEqual(r.options.replaceOnChanges, ["healthcheck"], `${at(stack, r)}: the provider's update ignores the healthcheck`);
+                // healthcheck, init and tmpfs are neither ForceNew nor applied by resourceDockerContainerUpdate.
+                assert.deepEqual(r.options.replaceOnChanges, ["healthcheck", "init", "tmpfs"], `${at(stack, r)}: the provider's update ignores these`);
             }
         });
 
@@ -61,6 +67,114 @@ describe("provider contract: inputs in the form the provider reads back", functi
             for (const { stack, r } of ofType("docker:index/container:Container")) {
                 assert.equal(typeof r.props.memory, "number", at(stack, r));
                 assert.equal(r.props.memorySwap, r.props.memory, at(stack, r));
+            }
+        });
+    });
+
+    describe("docker:index/container:Container, the service options of issue 11 (kreuzwerker v4.5.0 resourceDockerContainerRead)", () => {
+        const containers = () => ofType("docker:index/container:Container");
+        const withProp = (key: string) => {
+            const found = containers().filter(({ r }) => r.props[key] !== undefined && r.props[key] !== null);
+            assert.ok(found.length > 0, `the synth graphs send no ${key}: the fixture must set it`);
+            return found;
+        };
+
+        it("sends entrypoints as a non-empty list of non-empty strings: read back as Config.Entrypoint, ForceNew", () => {
+            for (const { stack, r } of withProp("entrypoints")) {
+                const e = r.props.entrypoints as string[];
+                assert.ok(Array.isArray(e) && e.length > 0 && e.every((x) => typeof x === "string" && x !== ""), at(stack, r));
+            }
+        });
+
+        it("sends user as docker stores it (Config.User verbatim, ForceNew with a DiffSuppressFunc only for unset)", () => {
+            for (const { stack, r } of withProp("user")) assert.match(r.props.user as string, /^([a-z_][a-z0-9_-]*|\d+)(:([a-z_][a-z0-9_-]*|\d+))?$/, at(stack, r));
+        });
+
+        it("sends workingDir as a clean absolute path, the form Config.WorkingDir is read back in", () => {
+            for (const { stack, r } of withProp("workingDir")) {
+                const wd = r.props.workingDir as string;
+                assert.equal(wd, path.posix.normalize(wd).replace(/\/$/, ""), at(stack, r));
+                assert.ok(wd.startsWith("/"), at(stack, r));
+            }
+        });
+
+        it("sends init as a boolean only when set: read back from HostConfig.Init (Optional+Computed), and in replaceOnChanges because the update ignores it", () => {
+            for (const { stack, r } of withProp("init")) {
+                assert.equal(typeof r.props.init, "boolean", at(stack, r));
+                assert.ok((r.options.replaceOnChanges as string[]).includes("init"), at(stack, r));
+            }
+        });
+
+        it("sends stopSignal in its canonical SIG form (Config.StopSignal verbatim, ForceNew)", () => {
+            for (const { stack, r } of withProp("stopSignal")) assert.match(r.props.stopSignal as string, /^SIG[A-Z0-9]+$/, at(stack, r));
+        });
+
+        it("sends stopTimeout as whole seconds (Config.StopTimeout, an int, ForceNew) and destroyGraceSeconds (state only) equal to it", () => {
+            for (const { stack, r } of withProp("stopTimeout")) {
+                assert.ok(Number.isInteger(r.props.stopTimeout), at(stack, r));
+                assert.equal(r.props.destroyGraceSeconds, r.props.stopTimeout, at(stack, r));
+            }
+            assert.ok(containers().some(({ r }) => r.props.stopTimeout !== 30), "the fixture sets a stopGracePeriod");
+        });
+
+        it("sends shmSize in whole MiB: create multiplies by 1024*1024 and read divides by it (HostConfig.ShmSize)", () => {
+            for (const { stack, r } of withProp("shmSize")) assert.ok(Number.isInteger(r.props.shmSize) && (r.props.shmSize as number) >= 1, at(stack, r));
+        });
+
+        it("sends tmpfs as a map of absolute path to options (HostConfig.Tmpfs verbatim), replaced on change: not ForceNew and not in the update", () => {
+            for (const { stack, r } of withProp("tmpfs")) {
+                for (const [p, o] of Object.entries(r.props.tmpfs as Record<string, string>)) {
+                    assert.ok(p.startsWith("/") && typeof o === "string", at(stack, r));
+                }
+                assert.ok((r.options.replaceOnChanges as string[]).includes("tmpfs"), at(stack, r));
+            }
+        });
+
+        it("sends ulimits by their lower-case names with soft <= hard (flattenUlimits reads name, soft, hard as stored), sorted so the set never reorders", () => {
+            for (const { stack, r } of withProp("ulimits")) {
+                const u = r.props.ulimits as { name: string; soft: number; hard: number }[];
+                assert.deepEqual(u.map((x) => x.name), [...u.map((x) => x.name)].sort(), at(stack, r));
+                for (const x of u) assert.ok(/^[a-z]+$/.test(x.name) && x.soft <= x.hard, at(stack, r));
+            }
+        });
+
+        it("mounts service volumes and files as binds in `volumes` (Binds are never read back; `mounts` would be), files read-only", () => {
+            const withVolumes = containers().filter(({ r }) => Array.isArray(r.props.volumes) && (r.props.volumes as unknown[]).length > 0);
+            for (const { stack, r } of withVolumes) {
+                assert.equal(r.props.mounts, undefined, at(stack, r));
+                for (const v of r.props.volumes as { hostPath?: string; readOnly: boolean }[]) {
+                    if (v.hostPath?.includes("/files/")) assert.equal(v.readOnly, true, at(stack, r));
+                }
+            }
+            assert.ok(withVolumes.some(({ r }) => (r.props.volumes as { volumeName?: string }[]).some((v) => v.volumeName?.endsWith("-storage-data"))), "a service volume is mounted");
+        });
+
+        it("names every replica's container, the first keeping the URN of a service of one container", () => {
+            const api = containers().filter(({ stack, r }) => stack === "services" && /^saas-services-api-container(-\d+)?$/.test(r.name));
+            assert.deepEqual(api.map(({ r }) => r.name).sort(), ["saas-services-api-container", "saas-services-api-container-2", "saas-services-api-container-3"]);
+        });
+    });
+
+    describe("command:remote:Command of files and release commands (pulumi-command v1.2.1)", () => {
+        const commands = () => ofType("command:remote:Command").filter(({ r }) => /-(files-write|release-run)$/.test(r.name));
+
+        it("keeps every secret out of the command text the state stores: files and env arrive on stdin, which is secret", () => {
+            const found = commands();
+            assert.ok(found.some(({ r }) => r.name.endsWith("-release-run")) && found.some(({ r }) => r.name.endsWith("-files-write")));
+            for (const { stack, r } of found) {
+                assert.doesNotMatch(String(r.props.create), /synth-placeholder/, at(stack, r));
+                assert.match(String(r.props.stdin), /\[secret\]/, at(stack, r));
+                assert.equal(r.props.addPreviousOutputInEnv, false, at(stack, r));
+            }
+        });
+
+        it("runs a release only on a new image or command: triggers (replaceOnChanges) are exactly those, and update is a no-op", () => {
+            for (const { stack, r } of commands().filter(({ r }) => r.name.endsWith("-release-run"))) {
+                const triggers = r.props.triggers as string[];
+                assert.equal(triggers.length, 2, at(stack, r));
+                assert.match(triggers[0], /^sha256:/, at(stack, r));
+                assert.deepEqual(JSON.parse(triggers[1]), ["node", "dist/migrate.js"], at(stack, r));
+                assert.equal(r.props.update, "true", at(stack, r));
             }
         });
     });

@@ -55,7 +55,7 @@ describe("README", () => {
                 assert.ok(line?.includes(`\`${path.posix.basename(file)}\` (${type})`), `the README's layout row of ${path.posix.dirname(file)}/ names ${path.posix.basename(file)} (${type})`);
             }
         }
-        assert.equal(types, 17);
+        assert.equal(types, 19);
     });
 
     it("states in the configuration reference, and Pulumi.yaml in its descriptions, the defaults of components/defaults.ts", () => {

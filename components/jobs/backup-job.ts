@@ -51,6 +51,12 @@ export interface RedisBackupSource extends RedisInstance {
     readonly volume: string;
 }
 
+/** A service's own Docker volume the backup job archives (tar) and the checks extract or age. */
+export interface VolumeBackupSource {
+    /** The Docker volume name, `<app>-<env>-<service>-<role>`; names the objects (`volume-<volume>-<stamp>-<run>.tar`). */
+    readonly volume: string;
+}
+
 /** Arguments of {@link BackupJob}. */
 export interface BackupJobArgs {
     /** SSH connection to the VPS (VpsHost.connection); see ScheduledJobArgs.connection. */
@@ -67,6 +73,10 @@ export interface BackupJobArgs {
     readonly postgres: PostgresBackupSource[];
     /** Redis instances to snapshot (RDB); container names must be unique. */
     readonly redis: RedisBackupSource[];
+    /** The services' own volumes to archive (tar, their containers paused meanwhile). Default none. */
+    readonly volumes?: VolumeBackupSource[];
+    /** Password of the Redis instances (`REDISCLI_AUTH`, passed to redis-cli through the environment). Default none. */
+    readonly redisPassword?: pulumi.Input<string>;
     /** Bucket, prefix and credential the backups go to. */
     readonly target: BackupTarget;
     /** Webhook that gets the success or failure message of every run. */
@@ -112,6 +122,13 @@ export function validatePostgresSource(owner: string, i: number, pg: PostgresDat
     }
 }
 
+/** Throws when a volume source is not a Docker volume name. */
+export function validateVolumeSource(owner: string, i: number, v: VolumeBackupSource): void {
+    if (!isContainerName(v.volume)) {
+        throw new Error(`${owner}: volumes[${i}].volume "${v.volume}" is not a Docker volume name`);
+    }
+}
+
 /** Throws when a Redis source names no Docker container. */
 export function validateRedisSource(owner: string, i: number, redis: RedisInstance): void {
     if (!isContainerName(redis.container)) {
@@ -123,11 +140,13 @@ export function validateRedisSource(owner: string, i: number, redis: RedisInstan
 export function validateBackupJobArgs(args: Omit<BackupJobArgs, "connection">): void {
     const owner = `BackupJob ${namePrefix(args)}`;
     validateUnitNameParts("BackupJob", args);
-    if (args.postgres.length === 0 && args.redis.length === 0) {
-        throw new Error(`${owner}: postgres and redis are both empty; a backup job must cover at least one data volume`);
+    const serviceVolumes = args.volumes ?? [];
+    if (args.postgres.length === 0 && args.redis.length === 0 && serviceVolumes.length === 0) {
+        throw new Error(`${owner}: postgres, redis and volumes are all empty; a backup job must cover at least one data volume`);
     }
     args.postgres.forEach((pg, i) => validatePostgresSource(owner, i, pg));
     args.redis.forEach((r, i) => validateRedisSource(owner, i, r));
+    serviceVolumes.forEach((v, i) => validateVolumeSource(owner, i, v));
     const dup = (xs: string[]) => xs.find((x, i) => xs.indexOf(x) !== i);
     const dbDup = dup(args.postgres.map((p) => p.database));
     if (dbDup !== undefined) {
@@ -137,10 +156,10 @@ export function validateBackupJobArgs(args: Omit<BackupJobArgs, "connection">): 
     if (redisDup !== undefined) {
         throw new Error(`${owner}: redis container "${redisDup}" is listed twice; its backups would share one key`);
     }
-    const volumes = [...args.postgres.map((p) => p.volume), ...args.redis.map((r) => r.volume)];
+    const volumes = coveredVolumes(args);
     const empty = volumes.findIndex((v) => !v || !v.trim());
     if (empty >= 0) {
-        throw new Error(`${owner}: every postgres/redis entry must name its volume`);
+        throw new Error(`${owner}: every postgres/redis/volumes entry must name its volume`);
     }
     const volDup = dup(volumes);
     if (volDup !== undefined) {
@@ -165,12 +184,22 @@ export function targetEnvVars(target: BackupTarget): Record<string, pulumi.Input
     return env;
 }
 
-/** BACKUP_POSTGRES (space-separated "<container>:<database>:<user>") and BACKUP_REDIS (container names) of the scripts. */
-export function sourceEnvVars(postgres: PostgresDatabase[], redis: RedisInstance[]): { BACKUP_POSTGRES: string; BACKUP_REDIS: string } {
+/**
+ * BACKUP_POSTGRES (space-separated "<container>:<database>:<user>"), BACKUP_REDIS (container
+ * names) and, when there are any, BACKUP_VOLUMES (volume names) of the scripts.
+ */
+export function sourceEnvVars(postgres: PostgresDatabase[], redis: RedisInstance[], volumes: VolumeBackupSource[] = []): Record<string, string> {
     return {
         BACKUP_POSTGRES: postgres.map((p) => `${p.container}:${p.database}:${p.user}`).join(" "),
         BACKUP_REDIS: redis.map((r) => r.container).join(" "),
+        // Only when there are any: the env file of a job without service volumes stays as it was.
+        ...(volumes.length > 0 ? { BACKUP_VOLUMES: volumes.map((v) => v.volume).join(" ") } : {}),
     };
+}
+
+/** Every data volume a backup job covers: the databases', Redis' and the services' own. */
+export function coveredVolumes(args: Pick<BackupJobArgs, "postgres" | "redis" | "volumes">): string[] {
+    return [...args.postgres.map((p) => p.volume), ...args.redis.map((r) => r.volume), ...(args.volumes ?? []).map((v) => v.volume)];
 }
 
 /**
@@ -181,7 +210,11 @@ export function sourceEnvVars(postgres: PostgresDatabase[], redis: RedisInstance
  */
 export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): ScheduledJobSpec {
     validateBackupJobArgs(args);
-    const covered = [...args.postgres.map((p) => `PostgreSQL ${p.database}`), ...args.redis.map((r) => `Redis ${r.container}`)];
+    const covered = [
+        ...args.postgres.map((p) => `PostgreSQL ${p.database}`),
+        ...args.redis.map((r) => `Redis ${r.container}`),
+        ...(args.volumes ?? []).map((v) => `volume ${v.volume}`),
+    ];
     return {
         unitName: jobUnitName(args, "backup"),
         description: `${args.app} ${args.environment} backup of ${covered.join(", ")} to the backup bucket`,
@@ -190,7 +223,8 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Schedule
         entrypoint: "backup.sh",
         envVars: {
             DB_ACCESS: "docker",
-            ...sourceEnvVars(args.postgres, args.redis),
+            ...sourceEnvVars(args.postgres, args.redis, args.volumes),
+            ...(args.redisPassword !== undefined ? { REDISCLI_AUTH: args.redisPassword } : {}),
             ...targetEnvVars(args.target),
             ...alertEnvVars(args, args.alerts),
             ...metricsEnvVars(args, "backup", args.metricsDir),
@@ -200,7 +234,8 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Schedule
 
 /**
  * The daily backup of one environment on the VPS: a systemd timer that dumps every
- * PostgreSQL database (pg_dump, custom format) and snapshots every Redis instance (RDB),
+ * PostgreSQL database (pg_dump, custom format), snapshots every Redis instance (RDB) and
+ * archives every service volume (tar, its containers paused meanwhile),
  * uploads each with a SHA-256 sidecar to `<prefix>daily/` (copies to `weekly/` on Sundays
  * and `monthly/` on the 1st), and posts the outcome to the alert webhook; see
  * components/scripts/backup.sh. Its props name the data volumes it covers, which a policy
@@ -212,7 +247,7 @@ export class BackupJob extends JobComponent {
 
     constructor(name: string, args: BackupJobArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const spec = backupJobSpec(args);
-        const volumes = [...args.postgres.map((p) => p.volume), ...args.redis.map((r) => r.volume)];
+        const volumes = coveredVolumes(args);
         super("vps:index:BackupJob", name, { environment: args.environment, volumes }, spec, args, opts);
         this.volumes = volumes;
         this.registerOutputs({ environment: args.environment, unitName: this.unitName, timerName: this.timerName, volumes: this.volumes });

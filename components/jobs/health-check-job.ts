@@ -26,8 +26,8 @@ export interface HealthCheckJobArgs {
     readonly containers: pulumi.Input<string>[];
     /** `pg_isready -U <user>` run with `docker exec` in this container; it is restarted when not ready. */
     readonly postgres?: { container: string; user: string };
-    /** `redis-cli ping` run with `docker exec` in this container; it is restarted when the answer is not PONG. */
-    readonly redis?: { container: string };
+    /** `redis-cli ping` run with `docker exec` in this container (with its password, when it has one); it is restarted when the answer is not PONG. */
+    readonly redis?: { container: string; password?: pulumi.Input<string> };
     /** Seconds restarted containers get to pass again before the alert. Default {@link HEALTH_CHECK}.restartWaitSeconds (30). */
     readonly restartWaitSeconds?: number;
     /** Restarts per container in any sliding hour; when spent, the job only alerts. Default {@link HEALTH_CHECK}.restartBudgetPerHour (3). */
@@ -98,6 +98,8 @@ export function healthCheckEnvVars(args: HealthCheckJobArgs): Record<string, pul
         env.HC_POSTGRES_USER = args.postgres.user;
     }
     if (args.redis) env.HC_REDIS_CONTAINER = args.redis.container;
+    // REDISCLI_AUTH through the environment (health-check.sh), never a command line.
+    if (args.redis?.password !== undefined) env.HC_REDIS_PASSWORD = args.redis.password;
     return env;
 }
 

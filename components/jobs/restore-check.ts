@@ -13,6 +13,8 @@ import {
     validateBackupTarget,
     validatePostgresSource,
     validateRedisSource,
+    validateVolumeSource,
+    VolumeBackupSource,
 } from "./backup-job";
 import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 
@@ -36,6 +38,8 @@ export interface BackupCheckArgs extends EnvironmentName {
     readonly postgres: PostgresDatabase[];
     /** Redis instances whose snapshots are checked (as named in BackupJob's redis). Default none. */
     readonly redis?: RedisInstance[];
+    /** Service volumes whose archives are checked (as named in BackupJob's volumes). Default none. */
+    readonly volumes?: VolumeBackupSource[];
     /** The same target the environment's BackupJob writes to. */
     readonly target: BackupTarget;
     /** Alert when the newest complete backup is older than this many hours. Default {@link MAX_BACKUP_AGE_HOURS} (26). */
@@ -77,11 +81,13 @@ export function validateBackupCheckArgs(component: string, args: Omit<BackupChec
     validateUnitNameParts(component, args);
     const owner = `${component} ${namePrefix(args)}`;
     const redis = args.redis ?? [];
-    if (args.postgres.length === 0 && redis.length === 0) {
-        throw new Error(`${owner}: postgres and redis are both empty; there is no backup to check`);
+    const volumes = args.volumes ?? [];
+    if (args.postgres.length === 0 && redis.length === 0 && volumes.length === 0) {
+        throw new Error(`${owner}: postgres, redis and volumes are all empty; there is no backup to check`);
     }
     args.postgres.forEach((pg, i) => validatePostgresSource(owner, i, pg));
     redis.forEach((r, i) => validateRedisSource(owner, i, r));
+    volumes.forEach((v, i) => validateVolumeSource(owner, i, v));
     const h = args.maxBackupAgeHours;
     if (h !== undefined && (!Number.isInteger(h) || h < 1)) {
         throw new Error(`${owner}: maxBackupAgeHours must be a whole number of hours, at least 1, got ${h}`);
@@ -99,7 +105,11 @@ export function backupCheckSpec(kind: keyof typeof BACKUP_CHECKS, args: Omit<Bac
     const check = BACKUP_CHECKS[kind];
     validateBackupCheckArgs(check.component, args);
     const redis = args.redis ?? [];
-    const covered = [...args.postgres.map((p) => check.postgresLabel(p.database)), ...redis.map((r) => `Redis ${r.container}`)];
+    const covered = [
+        ...args.postgres.map((p) => check.postgresLabel(p.database)),
+        ...redis.map((r) => `Redis ${r.container}`),
+        ...(args.volumes ?? []).map((v) => `volume ${v.volume}`),
+    ];
     return {
         unitName: jobUnitName(args, check.unit),
         description: `${args.app} ${args.environment} ${check.what} of the newest backup of ${covered.join(", ")}`,
@@ -109,7 +119,7 @@ export function backupCheckSpec(kind: keyof typeof BACKUP_CHECKS, args: Omit<Bac
         timeoutSeconds: check.timeoutSeconds,
         envVars: {
             ...check.envVars,
-            ...sourceEnvVars(args.postgres, redis),
+            ...sourceEnvVars(args.postgres, redis, args.volumes),
             MAX_BACKUP_AGE_HOURS: String(args.maxBackupAgeHours ?? MAX_BACKUP_AGE_HOURS),
             ...targetEnvVars(args.target),
             ...alertEnvVars(args, args.alerts),
@@ -123,6 +133,7 @@ export function backupCheckProps(args: Omit<BackupCheckArgs, "connection">): Rec
         environment: args.environment,
         databases: args.postgres.map((p) => p.database),
         redis: (args.redis ?? []).map((r) => r.container),
+        ...(args.volumes && args.volumes.length > 0 ? { volumes: args.volumes.map((v) => v.volume) } : {}),
     };
 }
 

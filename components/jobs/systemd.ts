@@ -9,6 +9,10 @@
 import * as crypto from "crypto";
 import { JOB_RESTART_POLICY, JOB_TIMEOUT_SECONDS } from "../defaults";
 import { UNIT_NAME } from "../naming";
+import { remoteShell, shellQuote } from "../shell";
+
+// Moved to components/shell.ts, which the docker components share; re-exported for the jobs.
+export { remoteShell, shellQuote };
 
 /** Where each job's files live on the VPS: /opt/vps-jobs/<unitName>/. */
 export const JOBS_INSTALL_ROOT = "/opt/vps-jobs";
@@ -205,10 +209,6 @@ function b64(s: string): string {
     return Buffer.from(s, "utf8").toString("base64");
 }
 
-/** Single-quotes a string for bash. */
-export function shellQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 function rootPrelude(opts: RenderOptions): string[] {
     const root = opts.root ?? "";
@@ -308,10 +308,6 @@ export function renderRemoveScript(unitName: string, opts: RenderOptions = {}): 
     return lines.join("\n") + "\n";
 }
 
-/** Wraps a script for the SSH session, whatever the login shell: `bash -c '<script>'`; stdin passes through. */
-export function remoteShell(script: string, sudo = false): string {
-    return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(script)}`;
-}
 
 /** sha256 over everything the install writes except the env values: the trigger that reinstalls a changed job. */
 export function contentHash(spec: JobSpec): string {

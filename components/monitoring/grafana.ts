@@ -44,6 +44,10 @@ export function renderGrafanaIni(g: GrafanaSettings): string {
         "[auth.anonymous]",
         "enabled = false",
         "",
+        // The proxy's basic auth is in front; Grafana's own login is its form and session.
+        "[auth.basic]",
+        "enabled = false",
+        "",
         "[users]",
         "allow_sign_up = false",
         "",

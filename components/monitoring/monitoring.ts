@@ -8,7 +8,7 @@ import { HealthcheckArgs, Service } from "../docker/service";
 import { dockerName, MONITORING_PATHS } from "../naming";
 import { AlertThresholds } from "./alert-rules";
 import { fileSetCommand } from "./file-set";
-import { GRAFANA_INI, MonitoringConfigSettings, monitoringConfigFiles } from "./files";
+import { GRAFANA_INI, MonitoringConfigSettings, monitoringConfigFiles, NOBODY_UID } from "./files";
 import { alertmanagerFlags, blackboxFlags, nodeExporterFlags, prometheusFlags } from "./flags";
 import { GRAFANA_PATHS, renderGrafanaIni } from "./grafana";
 import { MonitoringAddresses } from "./prometheus-config";
@@ -64,7 +64,7 @@ export interface MonitoringArgs {
         readonly adminUser: string;
         /** The admin password (a secret); Grafana sets it when it creates its database. */
         readonly adminPassword: pulumi.Input<string>;
-        /** The proxy's basic-auth users in front of it, hashed as Traefik's `basicauth.users` takes them (`user:$2y$...,...`); a secret. */
+        /** The proxy's basic-auth users in front of it, one `user:password` per line (a secret; only bcrypt hashes reach the proxy). */
         readonly basicAuthUsers: pulumi.Input<string>;
         /** The proxy's TLS entrypoint and certificate resolver (the host's proxy's names). */
         readonly entrypoint?: string;
@@ -192,6 +192,8 @@ export class Monitoring extends pulumi.ComponentResource {
 
         const common = (r: string, c: MonitoringContainer) => ({
             ...role(r),
+            // The user the upstream images run as, said explicitly (it owns alertmanager.yml).
+            ...(r !== "grafana" && { user: `${NOBODY_UID}:${NOBODY_UID}` }),
             image: c.image,
             memoryMb: c.memoryMb,
             cpus: c.cpus,
@@ -291,13 +293,13 @@ export class Monitoring extends pulumi.ComponentResource {
                     network: args.edgeNetwork,
                     ...(args.grafana.entrypoint !== undefined && { entrypoint: args.grafana.entrypoint }),
                     ...(args.grafana.certResolver !== undefined && { certResolver: args.grafana.certResolver }),
+                    // The proxy asks for a password first (the services' basic-auth middleware, <router>-auth).
+                    middlewares: { basicAuthUsers: args.grafana.basicAuthUsers },
                 },
                 extraLabels: [
-                    // The proxy asks for a password first; the header is dropped before Grafana,
-                    // which would otherwise take it for a Grafana login and refuse it.
-                    { label: `traefik.http.middlewares.${router}-auth.basicauth.users`, value: pulumi.secret(args.grafana.basicAuthUsers) },
+                    // The header is dropped before Grafana, which would otherwise take it for a
+                    // Grafana login and refuse it.
                     { label: `traefik.http.middlewares.${router}-auth.basicauth.removeheader`, value: "true" },
-                    { label: `traefik.http.routers.${router}.middlewares`, value: `${router}-auth` },
                     // Grafana reads grafana.ini when it starts: a changed file replaces the container.
                     { label: GRAFANA_CONFIG_LABEL, value: crypto.createHash("sha256").update(ini).digest("hex").slice(0, 16) },
                 ],

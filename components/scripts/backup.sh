@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Backs up every PostgreSQL database and Redis instance of one environment to its bucket,
+# Backs up every PostgreSQL database, Redis instance and service volume of one environment to its bucket,
 # then reports success or failure to the environment's alert webhook. Installed and run
 # daily by the BackupJob component (systemd timer); can be run by hand with the same env file.
 #
@@ -9,7 +9,12 @@
 # per Redis instance: the RDB snapshot from `redis-cli --rdb` (diskless replication sync,
 # no BGSAVE on the server's disk), checked and counted by redis-check-rdb where the
 # instance has it, at <prefix>daily/redis-<container>-<stamp>-<run>.rdb with its key count
-# in "<key>.manifest" (what the weekly restore check compares a load against). <run> is 8
+# in "<key>.manifest" (what the weekly restore check compares a load against); per service
+# volume: a tar archive of the volume's directory at <prefix>daily/volume-<volume>-<stamp>-<run>.tar,
+# with its entry count in "<key>.manifest". The archive is one moment of the data: the running
+# containers that mount the volume are paused (`docker pause`: frozen, not stopped) while tar
+# writes it to the work directory, at most VOLUME_PAUSE_TIMEOUT_SECONDS, and unpaused on every
+# path out (a failure, a signal); only then is it streamed to the store. <run> is 8
 # hex digits unique to the run: a re-run with the same BACKUP_TIME never touches the
 # objects of another run. On Sundays the backup is also copied (server-side) to weekly/, on
 # the 1st of a month to monthly/. Retention (daily 30 days, ...) is the bucket's lifecycle
@@ -40,6 +45,9 @@
 # Environment (the job's root-only env file, /etc/vps-jobs/<unit>.env):
 #   BACKUP_POSTGRES   space-separated "<container>:<database>:<user>" entries
 #   BACKUP_REDIS      space-separated Redis container names (may be empty)
+#   BACKUP_VOLUMES    space-separated Docker volume names of the services (may be empty); read
+#                     from their directory on this host (docker volume inspect), as root
+#   VOLUME_PAUSE_TIMEOUT_SECONDS  how long tar may keep a volume's containers paused; default 600
 #   DB_ACCESS         docker | local (above)
 #   S3_BUCKET, S3_PREFIX, S3_REGION, S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY  (s3.sh)
 #   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT, ALERT_PREFIX, ALERT_WEBHOOK_TIMEOUT_SECONDS   (notify.sh)
@@ -50,7 +58,7 @@
 #   METRICS_FILE, METRICS_LABELS   where the run's outcome goes for the host's monitoring (metrics.sh); optional
 #
 # Needs on the VPS: bash, coreutils (sha256sum, mkfifo, tee, wc, timeout), util-linux
-# (flock), rclone, curl, docker (DB_ACCESS=docker; pg_dump, redis-cli and redis-check-rdb
+# (flock), rclone, curl, tar (volumes), docker (DB_ACCESS=docker; pg_dump, redis-cli and redis-check-rdb
 # come from the database images).
 # Needs for DB_ACCESS=local: pg_dump (postgresql-client), redis-cli and redis-check-rdb (redis-tools).
 #
@@ -100,7 +108,7 @@ if [ "${DB_ACCESS:-docker}" = docker ] && ! ping_err=$(job_docker_ping 2>&1); th
   exit 1
 fi
 
-# Only Redis snapshots touch the disk (PostgreSQL dumps stream).
+# Only Redis snapshots and volume archives touch the disk (PostgreSQL dumps stream).
 work=$(job_work_dir backup) || job_fail_config "cannot create a work directory in ${STATE_DIRECTORY:-${TMPDIR:-/tmp}}"
 trap 'rm -rf "$work"' EXIT
 
@@ -109,9 +117,22 @@ done_lines=()
 # The objects of the backup in progress, deleted when the run is interrupted.
 in_progress=()
 
-# job_cleanup (job.sh, on SIGTERM/SIGINT): deletes what this run uploaded for the backup
-# in progress, with few retries: systemd allows 90 s before SIGKILL.
+# The containers this run has paused (volume_archive), unpaused whatever happens.
+paused=()
+
+# unpause_all: unpauses what volume_archive paused; says so on stderr when one refuses.
+unpause_all() {
+  local c
+  for c in "${paused[@]}"; do
+    job_docker "${DOCKER_TIMEOUT_SECONDS:-60}" unpause "$c" >/dev/null 2>&1 || echo "could not unpause container ${c:0:12}: run docker unpause ${c:0:12}" >&2
+  done
+  paused=()
+}
+
+# job_cleanup (job.sh, on SIGTERM/SIGINT): unpauses what it paused, deletes what this run
+# uploaded for the backup in progress, with few retries: systemd allows 90 s before SIGKILL.
 job_cleanup() {
+  unpause_all
   [ "${#in_progress[@]}" -gt 0 ] || return 0
   local k
   for k in "${in_progress[@]}"; do
@@ -140,6 +161,32 @@ redis_rdb() {
     if command -v redis-check-rdb >/dev/null; then
       redis-check-rdb "$file" >&2
     fi
+  fi
+}
+
+# volume_archive <volume> <file>: writes a tar archive of the volume's directory to <file> and
+# its entry count (files, directories, links below the top) to <file>.count, with the running
+# containers that mount it paused meanwhile, so the archive is one moment of the data.
+volume_archive() {
+  local volume=$1 file=$2 dir users c rc=0
+  dir=$(job_volume_dir "$volume") || return 1
+  users=$(job_volume_users "$volume") || { echo "cannot list the containers of $volume" >&2; return 1; }
+  for c in $users; do
+    if ! job_docker "${DOCKER_TIMEOUT_SECONDS:-60}" pause "$c" >/dev/null; then
+      echo "cannot pause container ${c:0:12}, which writes $volume" >&2
+      unpause_all
+      return 1
+    fi
+    paused+=("$c")
+  done
+  timeout --kill-after=5 "${VOLUME_PAUSE_TIMEOUT_SECONDS:-600}" \
+    tar --create --file "$file" --directory "$dir" --numeric-owner --sparse . || rc=$?
+  # Counted while still paused: what the archive holds.
+  [ "$rc" -ne 0 ] || find "$dir" -mindepth 1 -printf x | wc -c >"$file.count" || rc=$?
+  unpause_all
+  if [ "$rc" -ne 0 ]; then
+    echo "tar of $dir failed (exit $rc; 124: longer than VOLUME_PAUSE_TIMEOUT_SECONDS)" >&2
+    return 1
   fi
 }
 
@@ -302,6 +349,19 @@ for container in "${redis_entries[@]}"; do
   keys=$(sed -n 's/^\[info\] \([0-9][0-9]*\) keys read$/\1/p' "$work/redis.err" | tail -n 1)
   backup_stream "redis-$container" rdb "${keys:+redis_keys=$keys}" cat "$work/redis.rdb" || true
   rm -f "$work/redis.rdb"
+done
+
+for volume in "${volume_entries[@]}"; do
+  JOB_DOING="archiving volume $volume"
+  rm -f "$work/volume.tar" "$work/volume.tar.count"
+  if ! volume_archive "$volume" "$work/volume.tar" 2>"$work/volume.err"; then
+    failures+=("volume-$volume: archive failed: $(last_lines "$work/volume.err")")
+    rm -f "$work/volume.tar"
+    continue
+  fi
+  entries=$(tr -d ' \n' <"$work/volume.tar.count")
+  backup_stream "volume-$volume" tar "volume_files=$entries" cat "$work/volume.tar" || true
+  rm -f "$work/volume.tar" "$work/volume.tar.count"
 done
 
 metrics_backup_run "$([ "${#failures[@]}" -eq 0 ] && echo 1 || echo 0)"

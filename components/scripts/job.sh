@@ -84,7 +84,7 @@ job_reject_crlf() {
   local v
   for v in $(compgen -e); do
     case "$v" in
-      S3_* | BACKUP_* | ALERT_* | HC_* | REDIS_* | RESTORE_CHECK_* | DB_ACCESS | MAX_BACKUP_AGE_HOURS | PG*) ;;
+      S3_* | BACKUP_* | ALERT_* | HC_* | REDIS_* | RESTORE_CHECK_* | VOLUME_* | DB_ACCESS | MAX_BACKUP_AGE_HOURS | PG*) ;;
       *) continue ;;
     esac
     if [[ "${!v}" == *$'\r'* ]]; then
@@ -105,8 +105,8 @@ job_fail_config() {
 # restore-check.sh; s3.sh sourced) checks before it touches anything: no setting with a
 # Windows line ending, a webhook URL notify.sh can post to, the object store configured
 # (s3_init), DB_ACCESS docker or local, and at least one source. Sets the arrays
-# postgres_entries and redis_entries from BACKUP_POSTGRES and BACKUP_REDIS. A problem is a bad
-# configuration (job_fail_config).
+# postgres_entries, redis_entries and volume_entries from BACKUP_POSTGRES, BACKUP_REDIS and
+# BACKUP_VOLUMES. A problem is a bad configuration (job_fail_config).
 job_check_backup_config() {
   local crlf
   crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
@@ -120,9 +120,32 @@ job_check_backup_config() {
   read -r -a postgres_entries <<<"${BACKUP_POSTGRES:-}"
   # shellcheck disable=SC2034 # read by the script that calls this
   read -r -a redis_entries <<<"${BACKUP_REDIS:-}"
-  if [ "${#postgres_entries[@]}" -eq 0 ] && [ "${#redis_entries[@]}" -eq 0 ]; then
-    job_fail_config "BACKUP_POSTGRES and BACKUP_REDIS are both empty"
+  # shellcheck disable=SC2034 # read by the script that calls this
+  read -r -a volume_entries <<<"${BACKUP_VOLUMES:-}"
+  if [ "${#postgres_entries[@]}" -eq 0 ] && [ "${#redis_entries[@]}" -eq 0 ] && [ "${#volume_entries[@]}" -eq 0 ]; then
+    job_fail_config "BACKUP_POSTGRES, BACKUP_REDIS and BACKUP_VOLUMES are all empty"
   fi
+}
+
+# job_volume_dir <volume>: prints the directory of a Docker volume on this host (its
+# Mountpoint; the local driver keeps it under /var/lib/docker/volumes), or fails with the
+# reason on stderr.
+job_volume_dir() {
+  local dir
+  if ! dir=$(job_docker "${DOCKER_TIMEOUT_SECONDS:-60}" volume inspect --format '{{.Mountpoint}}' "$1" 2>&1); then
+    echo "the Docker volume $1 cannot be inspected: ${dir//$'\n'/ }" >&2
+    return 1
+  fi
+  if [ ! -d "$dir" ]; then
+    echo "the mountpoint '$dir' of the volume $1 is not a directory on this host (not the local driver?)" >&2
+    return 1
+  fi
+  printf '%s\n' "$dir"
+}
+
+# job_volume_users <volume>: the ids of the running containers that mount the volume.
+job_volume_users() {
+  job_docker "${DOCKER_TIMEOUT_SECONDS:-60}" ps --quiet --no-trunc --filter "volume=$1" --filter status=running
 }
 
 # job_work_dir <name>: creates and prints a private directory for the run's temporary files:

@@ -9,12 +9,14 @@
 # the newest complete RDB snapshot, loads it into a scratch redis-server (no network, no
 # persistence; DB_ACCESS=docker: a `docker run --rm --network none` of the Redis
 # container's own image) and compares the keys it loaded with the count recorded at backup
-# time (<key>.manifest). When the newest backup does not verify, the check fails and says
+# time (<key>.manifest); for each service volume, fetches and verifies the newest complete
+# archive, extracts it into a scratch directory (tar must exit 0) and compares the entries it
+# holds with the count recorded at backup time. When the newest backup does not verify, the check fails and says
 # so, and restores the newest one that does (restore.sh's fallback) to tell whether any
 # backup is good. It reports the outcome to the alert webhook, pass or fail.
 #
 # freshness (the daily <app>-<env>-backup-freshness job): only lists the bucket. For each
-# PostgreSQL database and each Redis instance it finds the newest complete backup and
+# PostgreSQL database, Redis instance and service volume it finds the newest complete backup and
 # checks its age; nothing is downloaded, restored or created. A stale or missing backup is
 # alerted (one message per run naming every problem; again after ALERT_REMINDER_MINUTES
 # while it lasts; a RESOLVED notice when it is gone, with a state directory); a pass goes
@@ -35,7 +37,9 @@
 #                              required in restore mode (freshness uses the database only)
 #   BACKUP_REDIS               space-separated Redis container names, as backup.sh (backups
 #                              "redis-<container>-<stamp>-<run>.rdb").
-#                              Both modes need BACKUP_POSTGRES or BACKUP_REDIS.
+#   BACKUP_VOLUMES             space-separated Docker volume names, as backup.sh (backups
+#                              "volume-<volume>-<stamp>-<run>.tar")
+#                              Both modes need BACKUP_POSTGRES, BACKUP_REDIS or BACKUP_VOLUMES.
 #   DB_ACCESS                  docker (default, the VPS) | local (tests): see backup.sh
 #   MAX_BACKUP_AGE_HOURS       default 26 (a daily backup plus two hours of slack)
 #   RESTORE_CHECK_SMOKE_QUERY  SQL run in the restored database; passes when it prints one
@@ -128,6 +132,16 @@ newest_fresh() {
   fi
 }
 
+# fresh_or_alerted <label> <name> <ext>: the freshness verdict of one source: passed, or its
+# problems recorded as one alert.
+fresh_or_alerted() {
+  local before=${#failures[@]}
+  if newest_fresh "$1" "$2" "$3" && [ "${#failures[@]}" -eq "$before" ]; then
+    passed+=("$1: $key (${age_hours} h old)")
+  fi
+  [ "${#failures[@]}" -eq "$before" ] || alerts_problem "$1" "$1"
+}
+
 if [ "$mode" = freshness ]; then
   for entry in "${postgres_entries[@]}"; do
     IFS=: read -r _ database _ <<<"$entry"
@@ -135,18 +149,13 @@ if [ "$mode" = freshness ]; then
       failures+=("BACKUP_POSTGRES entry '$entry' is not <container>:<database>:<user>")
       continue
     fi
-    before=${#failures[@]}
-    if newest_fresh "postgres $database" "postgres-$database" dump && [ "${#failures[@]}" -eq "$before" ]; then
-      passed+=("postgres $database: $key (${age_hours} h old)")
-    fi
-    [ "${#failures[@]}" -eq "$before" ] || alerts_problem "postgres $database" "postgres $database"
+    fresh_or_alerted "postgres $database" "postgres-$database" dump
   done
   for container in "${redis_entries[@]}"; do
-    before=${#failures[@]}
-    if newest_fresh "redis $container" "redis-$container" rdb && [ "${#failures[@]}" -eq "$before" ]; then
-      passed+=("redis $container: $key (${age_hours} h old)")
-    fi
-    [ "${#failures[@]}" -eq "$before" ] || alerts_problem "redis $container" "redis $container"
+    fresh_or_alerted "redis $container" "redis-$container" rdb
+  done
+  for volume in "${volume_entries[@]}"; do
+    fresh_or_alerted "volume $volume" "volume-$volume" tar
   done
   if [ "${#failures[@]}" -gt 0 ]; then
     if alerts_due; then
@@ -253,6 +262,30 @@ for container in "${redis_entries[@]}"; do
     failures+=("redis $container: the scratch load of $RESTORED_KEY has $n_loaded keys and $n_expired expired ones, but the backup recorded $recorded keys")
   else
     passed+=("redis $container: $RESTORED_KEY (${age_hours} h old) loaded $n_loaded keys ($n_expired expired since), as recorded at backup time")
+  fi
+  JOB_DOING=""
+done
+
+for volume in "${volume_entries[@]}"; do
+  newest_fresh "volume $volume" "volume-$volume" tar || [ $? -eq 2 ] || continue
+  JOB_DOING="extracting volume $volume into a scratch directory"
+  scratch="$RESTORE_WORK/volume-scratch"
+  rm -rf "$scratch"
+  if ! restore_volume "$volume" "$scratch" "" 0 2>"$RESTORE_WORK/err"; then
+    failures+=("volume $volume: restore of $key failed: $(tail -n 3 "$RESTORE_WORK/err" | tr '\n' ' ' | cut -c1-400)")
+    rm -rf "$scratch"
+    continue
+  fi
+  check_fallback "volume $volume"
+  extracted=$(find "$scratch" -mindepth 1 -printf x | wc -c)
+  rm -rf "$scratch"
+  recorded=$(s3_rclone cat "$(s3_path "$RESTORED_KEY.manifest")" 2>/dev/null | sed -n 's/^volume_files=\([0-9][0-9]*\)$/\1/p')
+  if [ -z "$recorded" ]; then
+    failures+=("volume $volume: $RESTORED_KEY extracted $extracted entries, but no entry count was recorded at backup time to compare")
+  elif [ "$extracted" -ne "$recorded" ]; then
+    failures+=("volume $volume: the scratch extraction of $RESTORED_KEY holds $extracted entries, but the backup recorded $recorded")
+  else
+    passed+=("volume $volume: $RESTORED_KEY (${age_hours} h old) extracted $extracted entries, as recorded at backup time")
   fi
   JOB_DOING=""
 done

@@ -10,6 +10,9 @@
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list redis <container>
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] postgres <database> --into <target-db> [--key <key>] [--replace]
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] redis <container> --output <file.rdb> [--key <key>]
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list volume <volume>
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] volume <volume> --output <dir> [--key <key>]
+#   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] volume <volume> --replace [--key <key>]
 #
 #   --env-file  the job's env file to load (bucket, credential, databases). Default: when
 #               S3_BUCKET is not already set, /etc/vps-jobs/<name of this script's
@@ -35,6 +38,13 @@
 #   redis       writes the verified RDB to <file.rdb>. To load it: stop the Redis
 #               container, `docker cp <file.rdb> <container>:/data/dump.rdb`, start it
 #               (with appendonly off; with AOF on, Redis loads the AOF instead).
+#   volume      extracts the verified archive of the Docker volume <volume> (a service's own
+#               volume) into <dir>, which must not exist: it is extracted into "<dir>.partial-<run>"
+#               and renamed to <dir> only when tar exited 0 (a failure removes the partial one).
+#               With --replace it goes into the volume itself: refused while a running container
+#               mounts it (stop the service first); extracted beside the volume's directory, then
+#               the directory is renamed to "_data.replaced-<YYYYmmddHHMMSS>" (kept: delete it once
+#               the restore is confirmed) and the restored one to the volume's directory.
 #   --key       a key relative to the bucket, as printed by `list` (any tier). Without it,
 #               the newest complete backup is used; when it does not verify (checksum
 #               mismatch, bad sidecar), the script says so and falls back to the next newest
@@ -112,6 +122,8 @@ restore_candidates() {
   printf '%s\n' "$keys" | tac
 }
 
+# The directory a volume archive is being extracted into, removed when interrupted.
+RESTORE_PARTIAL_DIR=""
 # The database being restored and the one being replaced, for restore_cleanup.
 RESTORE_NEW_DB=""
 RESTORE_CLOSED_DB=""
@@ -293,6 +305,55 @@ restore_redis() {
   echo "restore: checksum ok; wrote $RESTORED_KEY to $output" >&2
 }
 
+# restore_volume <volume> <dir|""> <key|""> <replace:0|1>: the `volume` command.
+restore_volume() {
+  local volume=$1 output=$2 replace=$4 target partial users stamp rc=0
+  RESTORE_KEY=$3
+  if [ "$replace" = 1 ]; then
+    target=$(job_volume_dir "$volume") || return 1
+    if ! users=$(job_volume_users "$volume"); then
+      echo "restore: cannot list the containers of $volume" >&2
+      return 1
+    fi
+    if [ -n "$users" ]; then
+      echo "restore: the volume $volume is mounted by running containers ($(printf '%s ' "${users:0:12}")); stop the service first" >&2
+      return 2
+    fi
+  else
+    target=$output
+    if [ -e "$target" ]; then
+      echo "restore: $target exists; name a new directory (or use --replace to restore into the volume)" >&2
+      return 2
+    fi
+  fi
+  restore_each "volume-$volume" tar restore_fetch_to "$RESTORE_WORK/volume.tar" || return 1
+  partial="${target%/}.partial-$(job_run_id)"
+  RESTORE_PARTIAL_DIR=$partial
+  mkdir -p "$partial" || return 1
+  tar --extract --file "$RESTORE_WORK/volume.tar" --directory "$partial" --numeric-owner --same-permissions || rc=$?
+  rm -f "$RESTORE_WORK/volume.tar"
+  if [ "$rc" -ne 0 ]; then
+    rm -rf "$partial"
+    RESTORE_PARTIAL_DIR=""
+    echo "restore: tar could not extract $RESTORED_KEY (exit $rc); nothing was replaced" >&2
+    return 1
+  fi
+  if [ "$replace" = 1 ]; then
+    stamp=$(date -u +%Y%m%d%H%M%S)
+    if ! mv "$target" "$target.replaced-$stamp" || ! mv "$partial" "$target"; then
+      [ -e "$target" ] || mv "$target.replaced-$stamp" "$target" 2>/dev/null || true
+      echo "restore: could not swap the restored data into $target; it is unchanged" >&2
+      return 1
+    fi
+    RESTORE_PARTIAL_DIR=""
+    echo "restore: restored $RESTORED_KEY into the volume $volume; the data it replaced is kept as $target.replaced-$stamp (delete it once you have checked the restore)" >&2
+  else
+    mv "$partial" "$target" || return 1
+    RESTORE_PARTIAL_DIR=""
+    echo "restore: checksum ok; extracted $RESTORED_KEY into $target" >&2
+  fi
+}
+
 restore_usage() {
   sed -n 's/^#   \(\/opt.*\)/  \1/p' "${BASH_SOURCE[0]}" | sed 's|/opt/vps-jobs/<app>-<env>-backup/||' >&2
   return 2
@@ -327,11 +388,12 @@ restore_main() {
       case "$1" in
         postgres) s3_list_complete "postgres-$2" dump ;;
         redis) s3_list_complete "redis-$2" rdb ;;
+        volume) s3_list_complete "volume-$2" tar ;;
         *) restore_usage; return 2 ;;
       esac
       return
       ;;
-    postgres | redis) kind=$command ;;
+    postgres | redis | volume) kind=$command ;;
     *) restore_usage; return 2 ;;
   esac
   name=${1:-}
@@ -349,12 +411,18 @@ restore_main() {
   RESTORE_WORK=$(job_work_dir restore)
   # shellcheck disable=SC2064 # the directory is fixed now
   trap "rm -rf '$RESTORE_WORK'" EXIT
-  job_cleanup() { restore_cleanup; }
+  job_cleanup() {
+    restore_cleanup
+    [ -z "$RESTORE_PARTIAL_DIR" ] || rm -rf "$RESTORE_PARTIAL_DIR"
+  }
   JOB_DOING="restoring $kind $name${into:+ into $into}"
   job_trap_signals
   if [ "$kind" = postgres ]; then
     [ -n "$into" ] || { restore_usage; return 2; }
     restore_postgres "$name" "$into" "$key" "$replace"
+  elif [ "$kind" = volume ]; then
+    { [ -n "$output" ] && [ "$replace" = 0 ]; } || { [ -z "$output" ] && [ "$replace" = 1 ]; } || { restore_usage; return 2; }
+    restore_volume "$name" "$output" "$key" "$replace"
   else
     [ -n "$output" ] || { restore_usage; return 2; }
     restore_redis "$name" "$output" "$key"

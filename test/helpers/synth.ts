@@ -60,6 +60,14 @@ export function synthShippedStack(stack: "staging" | "production"): Promise<Synt
     return shipped.get(stack)!;
 }
 
+/** The services fixture (issue 11: workers, replicas, volumes, release, routes), once per mocha run. */
+export const SERVICES_FIXTURE = path.join(ROOT, "test", "fixtures", "services-stack", "Pulumi.services.yaml");
+let servicesFixture: Promise<SynthRun> | undefined;
+export function synthServicesFixture(): Promise<SynthRun> {
+    servicesFixture ??= withOut("fixture-services", ["--config-file", SERVICES_FIXTURE]);
+    return servicesFixture;
+}
+
 /** A synth with its own process and output file (e.g. to compare two runs). */
 export function synthOnce(label: string, args: string[]): Promise<SynthRun> {
     return withOut(label, args);

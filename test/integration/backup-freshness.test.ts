@@ -181,7 +181,7 @@ describe("restore-check.sh RESTORE_CHECK_MODE=freshness: the daily backup age ch
         assert.equal(empty.code, 2, empty.stderr);
         assert.deepEqual(receiver.texts(), [
             "[shop/staging] FAILURE: restore check not run: RESTORE_CHECK_MODE must be restore or freshness, got 'fresh'",
-            "[shop/staging] FAILURE: backup freshness check not run: BACKUP_POSTGRES and BACKUP_REDIS are both empty",
+            "[shop/staging] FAILURE: backup freshness check not run: BACKUP_POSTGRES, BACKUP_REDIS and BACKUP_VOLUMES are all empty",
         ]);
     });
 });

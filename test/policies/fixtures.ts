@@ -67,10 +67,43 @@ function bucketPart(env: Env, type: string, suffix: string, props: Record<string
     return { urn: urn(env, type, name), type, name, parent: null, props: { bucket: BUCKET(env), ...props }, options: plainOptions() };
 }
 
+/** A service of issue 11: a Service with two replicas (its containers), its own volume and a release command. */
+function apiService(env: Env): SynthResource[] {
+    const svcName = `shop-${env}-api`;
+    const svcUrn = urn(env, "vps:index:Service", svcName);
+    const replica = (name: string): SynthResource => ({ ...container(env, "api"), name, urn: urn(env, "docker:index/container:Container", name), parent: svcUrn });
+    return [
+        { urn: svcUrn, type: "vps:index:Service", name: svcName, parent: null, props: { role: "api", image: "ghcr.io/acme/shop-api:1.4.2", replicas: 2, volumes: [`shop-${env}-api-uploads`] }, options: plainOptions() },
+        replica(`shop-${env}-api-container`),
+        replica(`shop-${env}-api-container-2`),
+        volume(env, "api-uploads"),
+        {
+            urn: urn(env, "vps:index:ReleaseCommand", `shop-${env}-api-release`),
+            type: "vps:index:ReleaseCommand",
+            name: `shop-${env}-api-release`,
+            parent: svcUrn,
+            props: {
+                environment: env,
+                service: "api",
+                command: ["node", "migrate.js"],
+                container: {
+                    memory: 512, memorySwap: 512, cpus: "0.5", privileged: false,
+                    capabilities: { drops: ["ALL"], adds: [] }, securityOpts: ["no-new-privileges:true"],
+                    logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" }, readOnly: false,
+                    volumes: [{ volumeName: `shop-${env}-api-uploads`, containerPath: "/uploads", readOnly: false }],
+                    networks: [`shop-${env}-edge`, `shop-${env}-internal`], labels: labels(env, "api-release"),
+                },
+            },
+            options: plainOptions(),
+        },
+    ];
+}
+
 /** A whole environment that passes every policy. */
 export function happyStack(env: Env = "production"): SynthResource[] {
     const bucket = BUCKET(env);
     return [
+        ...apiService(env),
         volume(env, "postgres-data"),
         volume(env, "redis-data"),
         volume(env, "acme"),
@@ -125,7 +158,7 @@ export function happyStack(env: Env = "production"): SynthResource[] {
             props: { name: env === "production" ? "shop.example.com" : "staging.shop.example.com", type: "A", content: "203.0.113.10", proxied: true, ttl: 1, zoneId: "zone" },
             options: plainOptions(),
         },
-        { urn: urn(env, "vps:index:BackupJob", `shop-${env}-backup`), type: "vps:index:BackupJob", name: `shop-${env}-backup`, parent: null, props: { environment: env, volumes: [`shop-${env}-postgres-data`, `shop-${env}-redis-data`] }, options: plainOptions() },
+        { urn: urn(env, "vps:index:BackupJob", `shop-${env}-backup`), type: "vps:index:BackupJob", name: `shop-${env}-backup`, parent: null, props: { environment: env, volumes: [`shop-${env}-postgres-data`, `shop-${env}-redis-data`, `shop-${env}-api-uploads`] }, options: plainOptions() },
         { urn: urn(env, "vps:index:HealthCheckJob", `shop-${env}-health`), type: "vps:index:HealthCheckJob", name: `shop-${env}-health`, parent: null, props: { environment: env }, options: plainOptions() },
     ];
 }

@@ -92,11 +92,24 @@ export function readProjectName(projectFile: string): string {
 
 /**
  * The value the synth gives a secret it cannot decrypt: `synth-placeholder-<key>`, shaped as
- * a URL for the keys the config validates as one (the alert webhook), so the placeholder
- * passes the checks a real value must pass.
+ * a URL for the keys the config validates as one (the alert webhook) and as a `user:password`
+ * line for a key of basic-auth users (`usersKeys`), so the placeholder passes the checks a real
+ * value must pass.
  */
-export function secretPlaceholder(key: string): string {
+export function secretPlaceholder(key: string, usersKeys: ReadonlySet<string> = new Set()): string {
+    if (usersKeys.has(key)) return `synth-placeholder:synth-placeholder-${key}`;
     return key === "alertWebhookUrl" ? `https://synth-placeholder.invalid/${key}` : `synth-placeholder-${key}`;
+}
+
+/** The keys a stack file's services name as basic-auth users (`services.<name>.routes.basicAuth.usersKey`). */
+function basicAuthUsersKeys(services: unknown): Set<string> {
+    const keys = new Set<string>();
+    if (!services || typeof services !== "object") return keys;
+    for (const svc of Object.values(services as Record<string, any>)) {
+        const key = svc?.routes?.basicAuth?.usersKey;
+        if (typeof key === "string") keys.add(key);
+    }
+    return keys;
 }
 
 /**
@@ -124,6 +137,7 @@ export function readStackConfigFile(file: string, project: string): StackConfig 
     }
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
+    const usersKeys = basicAuthUsersKeys((raw as Record<string, unknown>)[`${project}:services`] ?? (raw as Record<string, unknown>).services);
     for (const [key, value] of Object.entries(raw)) {
         const fullKey = key.includes(":") ? key : `${project}:${key}`;
         let secret = false;
@@ -132,7 +146,7 @@ export function readStackConfigFile(file: string, project: string): StackConfig 
                 const entries = Object.entries(v as Record<string, unknown>);
                 if (entries.length === 1 && entries[0][0] === "secure") {
                     secret = true;
-                    return secretPlaceholder(fullKey.split(":")[1]);
+                    return secretPlaceholder(fullKey.split(":")[1], usersKeys);
                 }
                 return Object.fromEntries(entries.map(([k, inner]) => [k, replaceSecure(inner)]));
             }
