@@ -7,7 +7,6 @@
 import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { readScript } from "../../components/scripts";
@@ -15,19 +14,11 @@ import { MonitoringFile, renderFileBundle } from "../../components/monitoring/fi
 import { prometheusFlags } from "../../components/monitoring/flags";
 import { renderPrometheusConfig } from "../../components/monitoring/prometheus-config";
 import { needCommand } from "../helpers/tools";
+import { freePort } from "./helpers/docker";
 
 const SCRIPT = readScript("monitoring-files.sh");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const { port } = s.address() as net.AddressInfo;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 describe("monitoring-files.sh: a set of monitoring files on the VPS", function () {
     this.timeout(60_000);

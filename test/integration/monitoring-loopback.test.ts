@@ -17,7 +17,6 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { MONITORING_PATHS, metricsFileName } from "../../components/naming";
@@ -26,6 +25,7 @@ import { environmentTargetFiles } from "../../components/monitoring/target-files
 import { renderPrometheusConfig } from "../../components/monitoring/prometheus-config";
 import { configFiles, DEFAULT_THRESHOLDS, writeFiles } from "../helpers/monitoring";
 import { needCommand } from "../helpers/tools";
+import { freePort } from "./helpers/docker";
 import { ReceivedWebhook, WebhookReceiver } from "./helpers/webhook-receiver";
 
 const INSTALL = "bash .ci/setup.d/15-monitoring-tools.sh";
@@ -41,16 +41,6 @@ const ENV = { app: "shop", environment: "it" };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => {
-            const { port } = s.address() as net.AddressInfo;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
     const end = Date.now() + timeoutMs;

@@ -6,24 +6,15 @@
 import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { nodeExporterFlags } from "../../components/monitoring/flags";
 import { needCommand } from "../helpers/tools";
+import { freePort } from "./helpers/docker";
 
 const METRICS = path.join(__dirname, "..", "..", "components", "scripts", "metrics.sh");
 const LABELS = 'app="shop",environment="staging"';
 
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer();
-        s.listen(0, "127.0.0.1", () => {
-            const { port } = s.address() as net.AddressInfo;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 describe("metrics.sh: the jobs' metrics for node-exporter's textfile collector", function () {
     this.timeout(60_000);
