@@ -6,7 +6,7 @@ import { GROUP_BY, renderAlertmanagerConfig } from "../components/monitoring/ale
 import { alertRules } from "../components/monitoring/alert-rules";
 import { filePathProblem, renderFileBundle } from "../components/monitoring/files";
 import { DATASOURCE_UID, dashboards } from "../components/monitoring/grafana";
-import { PROBE_MODULE_INSECURE, renderPrometheusConfig } from "../components/monitoring/prometheus-config";
+import { renderPrometheusConfig } from "../components/monitoring/prometheus-config";
 import { environmentTargetFiles, NOW_TOKEN } from "../components/monitoring/target-files";
 import { metricsSchema, monitoringChecks, monitoringSchema } from "../config/monitoring";
 import { CONTAINER_ADDRESSES, configFiles, DEFAULT_THRESHOLDS, DEFAULT_TIMING, fileOf } from "./helpers/monitoring";
@@ -173,9 +173,15 @@ describe("an environment's monitoring targets", () => {
         ]);
     });
 
-    it("probe without certificate checks only where the environment says so", () => {
-        const insecure = environmentTargetFiles(env, { probes: [{ url: "https://s.example.com/", service: "web", insecureTls: true }], scrapes: [] });
-        assert.equal(JSON.parse(insecure[0].content)[0].labels.__param_module, PROBE_MODULE_INSECURE);
+    it("probe without certificate checks only where the environment says so, and expect 401 behind the proxy's basic auth", () => {
+        const modules = environmentTargetFiles(env, {
+            probes: [
+                { url: "https://s.example.com/", service: "web", insecureTls: true },
+                { url: "https://admin.example.com/health", service: "admin", behindAuth: true },
+            ],
+            scrapes: [],
+        });
+        assert.deepEqual(JSON.parse(modules[0].content).map((g: any) => g.labels.__param_module), ["http_401", "http_2xx_insecure"]);
     });
 
     it("name each metrics endpoint by container and port with its path", () => {

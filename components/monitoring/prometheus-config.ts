@@ -31,10 +31,17 @@ export interface PrometheusSettings {
     readonly addresses: MonitoringAddresses;
 }
 
-/** The blackbox module of a probe target unless its file says otherwise (`__param_module`). */
+/** The blackbox module of a probe target unless its file says otherwise (`__param_module`): GET answered 2xx. */
 export const PROBE_MODULE = "http_2xx";
-/** The module of an environment whose URLs are probed without verifying certificates (healthCheck.insecureTls). */
-export const PROBE_MODULE_INSECURE = "http_2xx_insecure";
+
+/**
+ * The blackbox module a URL is probed with: 2xx, or 401 behind the proxy's basic auth (which
+ * proves the router and a healthy server are there, as the health check takes it), with or
+ * without verifying the certificate.
+ */
+export function probeModule(t: { behindAuth?: boolean; insecureTls?: boolean }): string {
+    return `http_${t.behindAuth ? "401" : "2xx"}${t.insecureTls ? "_insecure" : ""}`;
+}
 
 /** The scrape jobs, by name: alerts and dashboards select series by `job`. */
 export const JOBS = {

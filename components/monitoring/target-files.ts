@@ -7,7 +7,7 @@
  */
 import { EnvironmentName, metricsFileName, MONITORING_PATHS, targetsFileName } from "../naming";
 import { MonitoringFile } from "./files";
-import { PROBE_MODULE_INSECURE } from "./prometheus-config";
+import { PROBE_MODULE, probeModule } from "./prometheus-config";
 
 /** A public URL blackbox-exporter probes. */
 export interface ProbeTarget {
@@ -17,6 +17,8 @@ export interface ProbeTarget {
     readonly service: string;
     /** Probe without verifying the certificate (the environment's healthCheck.insecureTls). */
     readonly insecureTls?: boolean;
+    /** The URL is behind the proxy's basic auth: it must answer 401. */
+    readonly behindAuth?: boolean;
 }
 
 /** A service's metrics endpoint Prometheus scrapes over the host's edge network. */
@@ -49,10 +51,11 @@ export function targetProblem(t: { url: string } | { address: string; path: stri
 export function renderProbeTargets(env: EnvironmentName, targets: readonly ProbeTarget[]): string {
     const groups = new Map<string, TargetGroup>();
     for (const t of targets) {
-        const key = `${t.service}\0${t.insecureTls ? 1 : 0}`;
+        const module = probeModule(t);
+        const key = `${t.service}\0${module}`;
         if (!groups.has(key)) {
             const labels: Record<string, string> = { app: env.app, environment: env.environment, service: t.service };
-            if (t.insecureTls) labels.__param_module = PROBE_MODULE_INSECURE;
+            if (module !== PROBE_MODULE) labels.__param_module = module;
             groups.set(key, { targets: [], labels });
         }
         groups.get(key)!.targets.push(t.url);
