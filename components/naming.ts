@@ -134,8 +134,8 @@ export function letsEncryptDirectory(url: string): "production" | "staging" | un
 /**
  * Where the host stack's monitoring keeps its files on the VPS, relative to its directory
  * (`<host deployDir>/monitoring`): the configuration the Monitoring component writes, the
- * file-based service discovery files each environment writes, and node-exporter's textfile
- * directory, where the jobs write their metrics.
+ * file-based service discovery files and the dashboard each environment writes, and
+ * node-exporter's textfile directory, where the jobs write their metrics.
  */
 export const MONITORING_PATHS = {
     prometheusConfig: "prometheus/prometheus.yml",
@@ -145,6 +145,8 @@ export const MONITORING_PATHS = {
     blackboxConfig: "blackbox/blackbox.yml",
     grafanaProvisioning: "grafana/provisioning",
     grafanaDashboards: "grafana/dashboards",
+    /** Each environment's own dashboard, under the provisioned dashboards (Grafana reads subfolders). */
+    environmentDashboards: "grafana/dashboards/environments",
     textfile: "textfile",
 } as const;
 
@@ -159,6 +161,11 @@ export type TargetKind = "probe" | "scrape";
 /** `<app>-<env>-<kind>.json`: an environment's file-based service discovery file in the targets directory. */
 export function targetsFileName(env: EnvironmentName, kind: TargetKind): string {
     return `${namePrefix(env)}-${kind}.json`;
+}
+
+/** `<app>-<env>.json`: an environment's own Grafana dashboard in the environments' dashboards directory. */
+export function dashboardFileName(env: EnvironmentName): string {
+    return `${namePrefix(env)}.json`;
 }
 
 /** What writes a metrics file into node-exporter's textfile directory. */

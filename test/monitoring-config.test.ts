@@ -5,7 +5,7 @@ import { MONITORING_PATHS } from "../components/naming";
 import { GROUP_BY, renderAlertmanagerConfig } from "../components/monitoring/alertmanager-config";
 import { alertRules } from "../components/monitoring/alert-rules";
 import { filePathProblem, renderFileBundle } from "../components/monitoring/files";
-import { DATASOURCE_UID, dashboards } from "../components/monitoring/grafana";
+import { DATASOURCE_UID, dashboards, ENVIRONMENT_DASHBOARD, environmentDashboard } from "../components/monitoring/grafana";
 import { renderPrometheusConfig } from "../components/monitoring/prometheus-config";
 import { environmentTargetFiles, NOW_TOKEN } from "../components/monitoring/target-files";
 import { metricsSchema, monitoringChecks, monitoringSchema } from "../config/monitoring";
@@ -158,16 +158,34 @@ describe("an environment's monitoring targets", () => {
         backupMaxAgeHours: 26,
     });
 
-    it("are files of its own, named after it, under the host's targets and textfile directories", () => {
+    const file = (suffix: string) => files.find((f) => f.path.endsWith(suffix))!;
+
+    it("are files of its own, named after it, under the host's targets, dashboards and textfile directories", () => {
         assert.deepEqual(files.map((f) => f.path), [
             "prometheus/targets/shop-staging-probe.json",
             "prometheus/targets/shop-staging-scrape.json",
+            "grafana/dashboards/environments/shop-staging.json",
             "textfile/shop-staging-expectations.prom",
         ]);
     });
 
+    it("include its own dashboard: the environment dashboard with its app and environment fixed, its own uid and title", () => {
+        const d = JSON.parse(file("shop-staging.json").content);
+        assert.equal(d.uid, "vps-env-shop-staging");
+        assert.equal(d.title, "Environment shop/staging");
+        assert.deepEqual(d.templating.list, [
+            { name: "app", label: "Application", type: "constant", query: "shop", hide: 2 },
+            { name: "environment", label: "Environment", type: "constant", query: "staging", hide: 2 },
+        ]);
+        const template = JSON.parse(dashboards()[ENVIRONMENT_DASHBOARD]);
+        assert.deepEqual(d.panels, template.panels, "the panels are the repository's");
+        const long = JSON.parse(environmentDashboard({ app: "a-rather-long-application-name", environment: "feature-branch-preview" }));
+        assert.ok(long.uid.length <= 40, long.uid);
+        assert.match(long.uid, /^vps-env-a-rather-long-applicati-[0-9a-f]{8}$/);
+    });
+
     it("group the public URLs by service, labelled with the environment", () => {
-        assert.deepEqual(JSON.parse(files[0].content), [
+        assert.deepEqual(JSON.parse(file("-probe.json").content), [
             { targets: ["https://api.example.com/health"], labels: { app: "shop", environment: "staging", service: "backend" } },
             { targets: ["https://shop.example.com/health", "https://www.example.com/"], labels: { app: "shop", environment: "staging", service: "frontend" } },
         ]);
@@ -185,15 +203,15 @@ describe("an environment's monitoring targets", () => {
     });
 
     it("name each metrics endpoint by container and port with its path", () => {
-        assert.deepEqual(JSON.parse(files[1].content), [
+        assert.deepEqual(JSON.parse(file("-scrape.json").content), [
             { targets: ["shop-staging-backend-1a2b:3000"], labels: { app: "shop", environment: "staging", service: "backend", __metrics_path__: "/metrics" } },
         ]);
     });
 
     it("publish the environment's backup age limit, and no expectations without backups", () => {
-        assert.match(files[2].content, /^vps_backup_max_age_seconds\{app="shop",environment="staging"\} 93600$/m);
-        assert.match(files[2].content, new RegExp(`^vps_backup_expected_since_timestamp_seconds\\{app="shop",environment="staging"\\} ${NOW_TOKEN}$`, "m"));
-        assert.equal(environmentTargetFiles(env, { probes: [], scrapes: [] }).length, 2);
+        assert.match(file(".prom").content, /^vps_backup_max_age_seconds\{app="shop",environment="staging"\} 93600$/m);
+        assert.match(file(".prom").content, new RegExp(`^vps_backup_expected_since_timestamp_seconds\\{app="shop",environment="staging"\\} ${NOW_TOKEN}$`, "m"));
+        assert.deepEqual(environmentTargetFiles(env, { probes: [], scrapes: [] }).filter((f) => f.path.endsWith(".prom")), []);
     });
 
     it("refuse a URL or address the file would carry wrongly", () => {
@@ -241,8 +259,9 @@ describe("the Grafana dashboards", () => {
         assert.deepEqual(all.map((x) => x.d.uid).sort(), ["vps-backups", "vps-containers", "vps-environment", "vps-host", "vps-probes"]);
     });
 
-    it("have the structure Grafana provisions, every panel on the provisioned data source", () => {
-        for (const { file, d } of all) {
+    it("have the structure Grafana provisions, every panel on the provisioned data source (an environment's own too)", () => {
+        const own = { file: "environments/shop-staging.json", d: JSON.parse(environmentDashboard({ app: "shop", environment: "staging" })) };
+        for (const { file, d } of [...all, own]) {
             const r = dashboard.safeParse(d);
             assert.ok(r.success, `${file}: ${r.success ? "" : JSON.stringify(r.error.issues.slice(0, 3))}`);
             const ids = d.panels.map((p: any) => p.id);

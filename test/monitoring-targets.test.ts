@@ -55,11 +55,12 @@ describe("MonitoringTargets: an environment's targets on the host's monitoring",
         assert.equal(cmd.props.triggers, undefined, "a change updates the files, never replaces the command");
     });
 
-    it("sends its probe, scrape and expectations files on stdin, the scrape target by the container's name", async () => {
+    it("sends its probe, scrape, dashboard and expectations files on stdin, the scrape target by the container's name", async () => {
         const { targets, cmd } = await build("mt-files");
         assert.deepEqual(await unwrap(targets.files), [
             "prometheus/targets/shop-staging-probe.json",
             "prometheus/targets/shop-staging-scrape.json",
+            "grafana/dashboards/environments/shop-staging.json",
             "textfile/shop-staging-expectations.prom",
         ]);
         const lines: string[] = (await unwrap<string>(cmd.props.stdin)).trim().split("\n");
@@ -84,6 +85,7 @@ describe("MonitoringTargets: an environment's targets on the host's monitoring",
             assert.equal(remove.status, 0, remove.stderr);
             assert.deepEqual(fs.readdirSync(path.join(dir, "prometheus/targets")), ["shop-production-probe.json"]);
             assert.deepEqual(fs.readdirSync(path.join(dir, "textfile")), []);
+            assert.deepEqual(fs.readdirSync(path.join(dir, "grafana/dashboards/environments")), [], "its dashboard goes with it");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -2,13 +2,17 @@
  * Grafana's provisioning, rendered without Pulumi: the Prometheus data source (uid
  * {@link DATASOURCE_UID}, which every panel of the dashboards names) and a file provider for
  * the dashboards, which are JSON files in this repository (`dashboards/`: host, containers,
- * probes, backups, and one environment at a time). Grafana re-reads the dashboard files by
- * itself, so a changed dashboard needs no restart; the provider refuses edits in the UI, so
- * the repository stays the one truth.
+ * probes, backups, and one environment at a time), and one dashboard per environment, which
+ * each environment publishes with its targets ({@link environmentDashboard}). Grafana re-reads
+ * the dashboard files by itself, so a changed dashboard needs no restart, and deletes the
+ * dashboard of a file that is gone (a destroyed environment's); the provider refuses edits in
+ * the UI, so the repository stays the one truth.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
+import { EnvironmentName, namePrefix } from "../naming";
 
 /** The data source every dashboard panel names. */
 export const DATASOURCE_UID = "prometheus";
@@ -84,7 +88,7 @@ export function renderGrafanaDatasources(prometheusUrl: string): string {
     });
 }
 
-/** provisioning/dashboards/vps-stacks.yml: the dashboards of {@link GRAFANA_PATHS}.dashboards, re-read every 30 s. */
+/** provisioning/dashboards/vps-stacks.yml: the dashboards of {@link GRAFANA_PATHS}.dashboards and below, re-read every 30 s. */
 export function renderGrafanaDashboardProvider(): string {
     return stringify({
         apiVersion: 1,
@@ -93,11 +97,38 @@ export function renderGrafanaDashboardProvider(): string {
                 name: "vps-stacks",
                 type: "file",
                 folder: "vps-stacks",
-                disableDeletion: true,
+                // A file that is gone (a destroyed environment's dashboard) takes its dashboard
+                // with it; with true, Grafana would keep it, unprovisioned.
+                disableDeletion: false,
                 allowUiUpdates: false,
                 updateIntervalSeconds: 30,
                 options: { path: GRAFANA_PATHS.dashboards },
             },
         ],
     });
+}
+
+/** The repository's dashboard each environment's own is made from. */
+export const ENVIRONMENT_DASHBOARD = "environment.json";
+
+/** Grafana's longest dashboard uid. */
+const UID_MAX = 40;
+
+/**
+ * One environment's own dashboard: the repository's environment dashboard with its `app` and
+ * `environment` fixed (hidden constants instead of choices), its own uid and title. Published
+ * by the environment with its targets, so it comes and goes with the environment.
+ */
+export function environmentDashboard(env: EnvironmentName): string {
+    const d = JSON.parse(dashboards()[ENVIRONMENT_DASHBOARD]);
+    const prefix = namePrefix(env);
+    const uid = `vps-env-${prefix}`;
+    d.uid = uid.length <= UID_MAX ? uid : `${uid.slice(0, UID_MAX - 9)}-${crypto.createHash("sha256").update(prefix).digest("hex").slice(0, 8)}`;
+    d.title = `Environment ${env.app}/${env.environment}`;
+    d.description = `${env.app}/${env.environment}: its public URLs, error rate, containers, backups and health check.`;
+    const fixed: Record<string, string> = { app: env.app, environment: env.environment };
+    d.templating.list = d.templating.list.map((v: { name: string; label?: string }) =>
+        v.name in fixed ? { name: v.name, label: v.label, type: "constant", query: fixed[v.name], hide: 2 } : v,
+    );
+    return `${JSON.stringify(d, null, 2)}\n`;
 }

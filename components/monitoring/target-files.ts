@@ -1,12 +1,13 @@
 /**
  * What an environment publishes for the host's monitoring, rendered without Pulumi: its probe
  * targets (public URLs) and scrape targets (services' metrics) as Prometheus file-based
- * service discovery files, and the expectations the alerts need from it (its backup age
- * limit) as a metrics file in node-exporter's textfile directory. Every series these lead to
+ * service discovery files, its own Grafana dashboard, and the expectations the alerts need
+ * from it (its backup age limit) as a metrics file in node-exporter's textfile directory. Every series these lead to
  * carries the labels `app` and `environment`, which the alerts and dashboards group by.
  */
-import { EnvironmentName, metricsFileName, MONITORING_PATHS, targetsFileName } from "../naming";
+import { dashboardFileName, EnvironmentName, metricsFileName, MONITORING_PATHS, targetsFileName } from "../naming";
 import { MonitoringFile } from "./files";
+import { environmentDashboard } from "./grafana";
 import { PROBE_MODULE, probeModule } from "./prometheus-config";
 
 /** A public URL blackbox-exporter probes. */
@@ -115,7 +116,7 @@ export interface EnvironmentTargets {
 /**
  * The environment's files, relative to the host's monitoring directory: its probe and scrape
  * files (always both, possibly empty lists, so a target removed from the config leaves no
- * stale file) and, with backups, its expectations.
+ * stale file), its dashboard and, with backups, its expectations.
  *
  * @throws Error naming the target that cannot be published
  */
@@ -127,6 +128,7 @@ export function environmentTargetFiles(env: EnvironmentName, t: EnvironmentTarge
     const files: MonitoringFile[] = [
         { path: `${MONITORING_PATHS.targets}/${targetsFileName(env, "probe")}`, content: renderProbeTargets(env, t.probes), mode: "0644" },
         { path: `${MONITORING_PATHS.targets}/${targetsFileName(env, "scrape")}`, content: renderScrapeTargets(env, t.scrapes), mode: "0644" },
+        { path: `${MONITORING_PATHS.environmentDashboards}/${dashboardFileName(env)}`, content: environmentDashboard(env), mode: "0644" },
     ];
     const expectations = renderExpectations(env, t);
     if (expectations !== "") files.push({ path: `${MONITORING_PATHS.textfile}/${metricsFileName(env, "expectations")}`, content: expectations, mode: "0644" });
