@@ -24,6 +24,8 @@ export interface JobTargets {
     services: Record<string, Service>;
     /** Where backups go; without one the environment gets no backup job (and the policy pack says so). */
     backupTarget?: BackupTarget;
+    /** The host's monitoring's textfile directory, where the backup and health-check jobs report how they went; none: they report nothing. */
+    metricsDir?: pulumi.Input<string>;
 }
 
 /** The jobs of one environment. */
@@ -32,6 +34,29 @@ export interface EnvironmentJobs {
     restoreCheck?: RestoreCheck;
     freshnessCheck?: BackupFreshnessCheck;
     healthCheck: HealthCheckJob;
+}
+
+/** A public URL an environment answers on, and what it answers when it is up. */
+export interface PublicHealthUrl {
+    readonly service: string;
+    readonly url: string;
+    /** 200, or 401 behind the proxy's basic auth. */
+    readonly expectStatus: 200 | 401;
+}
+
+/**
+ * The URLs the health-check job checks and the host's blackbox-exporter probes: each host entry
+ * of a service with `healthPath`, at that path. A host entry may carry a path prefix
+ * (api.example.com/v1): the URL is under it. Behind basic auth the proxy answers 401 to a
+ * request without credentials, which proves the router and a healthy server are there (with
+ * none, Traefik drops the router: 404).
+ */
+export function publicHealthUrls(services: EnvironmentConfig["services"]): PublicHealthUrl[] {
+    return Object.entries(services).flatMap(([service, svc]) =>
+        svc.healthPath === undefined
+            ? []
+            : svc.hosts.map((host): PublicHealthUrl => ({ service, url: `https://${host}${svc.healthPath}`, expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200 })),
+    );
 }
 
 /**
@@ -74,6 +99,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
                 volumes: serviceVolumes,
                 redisPassword: cfg.redis?.password,
                 target: t.backupTarget,
+                metricsDir: t.metricsDir,
                 dependsOn: [...dataContainers, ...volumeWriters],
             },
             opts,
@@ -104,18 +130,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
     // Every replica's Docker health; a URL's failure restarts the first replica (the others
     // are judged, and restarted, by their own health).
     const appContainers = Object.values(t.services).flatMap((s) => s.containerNames);
-    const urls = Object.entries(cfg.services).flatMap(([name, svc]) =>
-        svc.healthPath === undefined
-            ? []
-            : // A host entry may carry a path prefix (api.example.com/v1): the URL is under it. Behind
-              // basic auth the proxy answers 401 to a probe without credentials, which proves the
-              // router and a healthy server are there (with none, Traefik drops the router: 404).
-              svc.hosts.map((host) => ({
-                  url: `https://${host}${svc.healthPath}`,
-                  expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200,
-                  container: t.services[name].containerName,
-              })),
-    );
+    const urls = publicHealthUrls(cfg.services).map((u) => ({ url: u.url, expectStatus: u.expectStatus, container: t.services[u.service].containerName }));
     const healthCheck = new HealthCheckJob(
         `${prefix}-health-check`,
         {
@@ -128,6 +143,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
             restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
             insecureTls: cfg.healthCheck.insecureTls,
+            metricsDir: t.metricsDir,
             dependsOn: [...dataContainers, ...Object.values(t.services).flatMap((s) => s.containers), t.proxy.container],
         },
         opts,

@@ -7,6 +7,7 @@
  * allows is each environment's own `backup.maxAgeHours`, which the environment publishes
  * beside its targets (components/monitoring/targets.ts), so the host stack need not know it.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ERROR_RATE_METRIC, GRAFANA_ADMIN_USER, METRICS_PATH, MONITORING_LIMITS, MONITORING_THRESHOLDS, PROMETHEUS } from "../components/defaults";
 import { basicAuthProblem } from "./routes";
@@ -103,6 +104,14 @@ export const monitoringSchema = z.strictObject({
 
 /** The `monitoring` section, parsed. */
 export type MonitoringSection = z.output<typeof monitoringSchema>;
+
+/** The `monitoring` section with its two secrets: Grafana's admin password and the proxy's users in front of it. */
+export type MonitoringConfig = MonitoringSection & { grafanaAdminPassword: pulumi.Output<string>; basicAuthUsers: pulumi.Output<string> };
+
+/** The parsed section with its secrets taken from the stack's keys (`secret(key)` makes a key's value a secret). */
+export function monitoringConfig(section: MonitoringSection, secret: (key: string) => pulumi.Output<string>): MonitoringConfig {
+    return { ...section, grafanaAdminPassword: secret(GRAFANA_PASSWORD_KEY), basicAuthUsers: secret(section.grafana.basicAuth.usersKey) };
+}
 
 /** The secret key that holds Grafana's admin password. */
 export const GRAFANA_PASSWORD_KEY = "grafanaAdminPassword";
