@@ -141,34 +141,44 @@ export const containerMemoryLimit = definePolicy({
     },
 });
 
-const privilegedDefaults = { allowedRoles: [] as string[] };
-export const containerNotPrivileged = definePolicy({
+/**
+ * A mandatory policy that refuses one container setting (`prop` equal to `value`) except on the
+ * roles of its `allowedRoles` (none by default): privileged, the host's network, the host's
+ * process namespace.
+ */
+function forbiddenSetting(p: { name: string; description: string; prop: string; value: unknown; allowedTo: string; message: string }) {
+    const defaults = { allowedRoles: [] as string[] };
+    return definePolicy({
+        name: p.name,
+        description: p.description,
+        enforcementLevel: "mandatory",
+        defaults,
+        configSchema: configSchema(defaults, { allowedRoles: rolesSchema(p.allowedTo) }),
+        validateResource(r, config) {
+            if (!isContainer(r) || r.props[p.prop] !== p.value) return [];
+            const role = roleOf(r);
+            if (role && config.allowedRoles.includes(role)) return [];
+            return [p.message];
+        },
+    });
+}
+
+export const containerNotPrivileged = forbiddenSetting({
     name: "container-not-privileged",
     description: "No container runs `privileged` (full access to the host's devices and kernel).",
-    enforcementLevel: "mandatory",
-    defaults: privilegedDefaults,
-    configSchema: configSchema(privilegedDefaults, { allowedRoles: rolesSchema("run privileged") }),
-    validateResource(r, config) {
-        if (!isContainer(r) || r.props.privileged !== true) return [];
-        const role = roleOf(r);
-        if (role && config.allowedRoles.includes(role)) return [];
-        return ["Container runs privileged: remove `privileged: true` and add only the capability it needs (see container-capabilities)."];
-    },
+    prop: "privileged",
+    value: true,
+    allowedTo: "run privileged",
+    message: "Container runs privileged: remove `privileged: true` and add only the capability it needs (see container-capabilities).",
 });
 
-const hostNetworkDefaults = { allowedRoles: [] as string[] };
-export const containerNoHostNetwork = definePolicy({
+export const containerNoHostNetwork = forbiddenSetting({
     name: "container-no-host-network",
     description: "No container uses the host's network namespace (`networkMode: host`), which bypasses the per-environment Docker network and publishes every port it opens.",
-    enforcementLevel: "mandatory",
-    defaults: hostNetworkDefaults,
-    configSchema: configSchema(hostNetworkDefaults, { allowedRoles: rolesSchema("use the host network") }),
-    validateResource(r, config) {
-        if (!isContainer(r) || r.props.networkMode !== "host") return [];
-        const role = roleOf(r);
-        if (role && config.allowedRoles.includes(role)) return [];
-        return ["Container uses `networkMode: \"host\"`: attach it to the environment's Docker network instead and route to it through the reverse proxy."];
-    },
+    prop: "networkMode",
+    value: "host",
+    allowedTo: "use the host network",
+    message: "Container uses `networkMode: \"host\"`: attach it to the environment's Docker network instead and route to it through the reverse proxy.",
 });
 
 const portsDefaults = { allowedRoles: ["reverse-proxy"], allowedPorts: [80, 443], requireBindAddress: true };
@@ -277,19 +287,13 @@ export const containerHostPaths = definePolicy({
     },
 });
 
-const hostPidDefaults = { allowedRoles: [] as string[] };
-export const containerNoHostPid = definePolicy({
+export const containerNoHostPid = forbiddenSetting({
     name: "container-no-host-pid",
     description: "No container shares the host's process namespace (`pidMode: host`), which lets it see and signal every process of the VPS.",
-    enforcementLevel: "mandatory",
-    defaults: hostPidDefaults,
-    configSchema: configSchema(hostPidDefaults, { allowedRoles: rolesSchema("use the host's process namespace") }),
-    validateResource(r, config) {
-        if (!isContainer(r) || r.props.pidMode !== "host") return [];
-        const role = roleOf(r);
-        if (role && config.allowedRoles.includes(role)) return [];
-        return ["Container uses `pidMode: \"host\"`: remove it; the host's process metrics come from its /proc, mounted read-only by node-exporter."];
-    },
+    prop: "pidMode",
+    value: "host",
+    allowedTo: "use the host's process namespace",
+    message: "Container uses `pidMode: \"host\"`: remove it; the host's process metrics come from its /proc, mounted read-only by node-exporter.",
 });
 
 const capabilitiesDefaults = { allowedCapabilities: ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] };
