@@ -111,6 +111,8 @@ describe("the jobs under faults (issue 10)", function () {
         const [, fast, slow] = /took ([\d.]+) s, with a 30-s webhook ([\d.]+) s/.exec(o.notes[1])!.map(Number);
         assert.ok(fast < 10, show(o));
         assert.ok(slow < 15, show(o));
+        assert.equal(o.falseOk, false, show(o));
+        assert.equal(o.badCompleteObjects, 0, show(o));
     });
 
     it("a store that drops for 2 s in the middle of the upload still gets a complete backup, thanks to the retries", async () => {
@@ -118,6 +120,7 @@ describe("the jobs under faults (issue 10)", function () {
         assert.equal(o.exitCodes[0], 0, show(o));
         assert.equal(o.dataLost, false, show(o));
         assert.equal(o.badCompleteObjects, 0, show(o));
+        assert.equal(o.falseOk, false, show(o));
         assert.match(o.texts[0], /OK: backup /);
     });
 

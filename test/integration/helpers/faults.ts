@@ -152,12 +152,15 @@ export class FaultLab {
         };
     }
 
-    /** Objects under a prefix that have a sidecar beside them, and of those the ones whose bytes do not match it. */
+    /** The backups under a prefix that look complete (a sidecar beside them), counted once by their daily key, and of every copy (daily, weekly, monthly) the ones whose bytes do not match their sidecar. */
     async completeObjects(prefix: string): Promise<{ complete: string[]; bad: string[] }> {
         const keys = await this.s3.keys(prefix);
-        const complete = keys.filter((k) => !k.endsWith(".sha256") && !k.endsWith(".manifest") && keys.includes(`${k}.sha256`));
+        const looksComplete = keys.filter((k) => !k.endsWith(".sha256") && !k.endsWith(".manifest") && keys.includes(`${k}.sha256`));
+        // A run on a Sunday or the 1st of a month also copies its backup into weekly/ or
+        // monthly/: every copy must verify, but a backup counts once, by its daily key.
+        const complete = looksComplete.filter((k) => k.startsWith(`${prefix}daily/`));
         const bad: string[] = [];
-        for (const k of complete) {
+        for (const k of looksComplete) {
             const line = (await this.s3.read(`${k}.sha256`)).toString("utf8");
             const m = /^([0-9a-f]{64}) {2}(\S+)\n$/.exec(line);
             if (!m || m[1] !== (await this.s3.sha256(k)) || m[2] !== path.posix.basename(k)) bad.push(k);
