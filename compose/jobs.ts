@@ -13,6 +13,7 @@ import { RestoreCheck } from "../components/jobs/restore-check";
 import { Service } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
 import { namePrefix } from "../components/naming";
+import { publicHealthUrls } from "../config/routes";
 import { EnvironmentConfig } from "../config/types";
 
 /** What the jobs act on. */
@@ -34,29 +35,6 @@ export interface EnvironmentJobs {
     restoreCheck?: RestoreCheck;
     freshnessCheck?: BackupFreshnessCheck;
     healthCheck: HealthCheckJob;
-}
-
-/** A public URL an environment answers on, and what it answers when it is up. */
-export interface PublicHealthUrl {
-    readonly service: string;
-    readonly url: string;
-    /** 200, or 401 behind the proxy's basic auth. */
-    readonly expectStatus: 200 | 401;
-}
-
-/**
- * The URLs the health-check job checks and the host's blackbox-exporter probes: each host entry
- * of a service with `healthPath`, at that path. A host entry may carry a path prefix
- * (api.example.com/v1): the URL is under it. Behind basic auth the proxy answers 401 to a
- * request without credentials, which proves the router and a healthy server are there (with
- * none, Traefik drops the router: 404).
- */
-export function publicHealthUrls(services: EnvironmentConfig["services"]): PublicHealthUrl[] {
-    return Object.entries(services).flatMap(([service, svc]) =>
-        svc.healthPath === undefined
-            ? []
-            : svc.hosts.map((host): PublicHealthUrl => ({ service, url: `https://${host}${svc.healthPath}`, expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200 })),
-    );
 }
 
 /**

@@ -14,8 +14,8 @@ import { MonitoringTargets, ScrapedService } from "../components/monitoring/moni
 import { ProbeTarget } from "../components/monitoring/target-files";
 import { monitoringDir, namePrefix } from "../components/naming";
 import { MonitoringConfig } from "../config/monitoring";
+import { publicHealthUrls } from "../config/routes";
 import { EnvironmentConfig } from "../config/types";
-import { publicHealthUrls } from "./jobs";
 
 /** Where the host stack's monitoring runs. */
 export interface MonitoringHost {
