@@ -147,6 +147,16 @@ export const IAM_PATH = "/vps-stacks/";
 // DNS and certificate authorities
 // ---------------------------------------------------------------------------------------
 
+/**
+ * A routed host entry (`services.<name>.hosts[]`) split into its host name and its path
+ * prefix: `api.example.com/v1` → `{ host: "api.example.com", path: "/v1" }`; `path` is ""
+ * when the entry has no "/". Validation is the config's (config/routes.ts).
+ */
+export function splitHostEntry(entry: string): { host: string; path: string } {
+    const i = entry.indexOf("/");
+    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
+}
+
 /** Whether `host` is the zone apex or a name inside the zone. */
 export function isInZone(host: string, zone: string): boolean {
     return host === zone || host.endsWith(`.${zone}`);

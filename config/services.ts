@@ -9,7 +9,8 @@ import { durationNanos } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
 import { parseReferences, referencedKeys, resolveReferences } from "./references";
-import { basicAuthProblem, hostEntry, RoutesSection, routesSchema, splitHostEntry } from "./routes";
+import { splitHostEntry } from "../components/naming";
+import { basicAuthProblem, hostEntry, RoutesSection, routesSchema } from "./routes";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, duration, image, imageIssues, list, logRotation, memory, port, record, resourceName } from "./values";
 
