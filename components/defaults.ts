@@ -185,6 +185,33 @@ export const JOB_RESTART_POLICY = { delaySeconds: 300, burst: 3, intervalSeconds
 export const HEALTH_CHECK_RESTART_POLICY = { delaySeconds: 10, burst: 10, intervalSeconds: 300, preventExitStatuses: [1, 2, 3, 4] } as const;
 
 // ---------------------------------------------------------------------------------------
+// Host stack jobs
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The host's daily image prune: at 04:30 UTC (after the environments' 03:00 backups), keeping
+ * every image a container uses (running or stopped) and the 3 most recent of each repository,
+ * so a rollback to either of the last two releases needs no pull.
+ */
+export const IMAGE_PRUNE = { schedule: "*-*-* 04:30:00 UTC", keepPerRepository: 3 } as const;
+
+/**
+ * The host's disk-usage check: every 15 minutes, alerting when a file system is fuller than
+ * 80 % (the alert the setups this product replaces use), for the root file system and Docker's.
+ */
+export const DISK_USAGE = { schedule: "*-*-* *:00/15:00", thresholdPercent: 80, paths: ["/", "/var/lib/docker"] } as const;
+
+/**
+ * The host's edge check: every 5 minutes, that the proxy is healthy and that no host name is
+ * routed by two environments (a deploy is what changes either, and 5 minutes is well inside
+ * the reminder interval).
+ */
+export const EDGE_CHECK = { schedule: "*-*-* *:00/05:00" } as const;
+
+/** TimeoutStartSec= of the disk-usage and edge checks: a few `df` and `docker inspect` calls. */
+export const HOST_CHECK_TIMEOUT_SECONDS = 300;
+
+// ---------------------------------------------------------------------------------------
 // Services: replicas, stop, release
 // ---------------------------------------------------------------------------------------
 

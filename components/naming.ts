@@ -23,18 +23,48 @@ export function namePrefix(env: EnvironmentName): string {
     return `${env.app}-${env.environment}`;
 }
 
-/**
- * The deterministic Docker name `<app>-<env>-<role>` of a volume, a network or a fixed-name
- * container: an environment destroyed and brought up again finds its data by this name.
- */
-export function dockerName(owner: EnvironmentName & { readonly role: string }): string {
-    return `${namePrefix(owner)}-${owner.role}`;
+/** What a host stack's names are made of: its `name` key, e.g. "vps1". */
+export interface HostName {
+    /** The host stack's name, e.g. "vps1". */
+    readonly host: string;
 }
+
+/**
+ * The deterministic Docker name of a volume, a network or a fixed-name container:
+ * `<app>-<env>-<role>` for an environment's, `<host>-<role>` for a host stack's (`vps1-acme`).
+ * An environment (or host) destroyed and brought up again finds its data by this name.
+ */
+export function dockerName(owner: (EnvironmentName | HostName) & { readonly role: string }): string {
+    return "host" in owner ? `${owner.host}-${owner.role}` : `${namePrefix(owner)}-${owner.role}`;
+}
+
+/** The shared edge network of a host stack, `<host>-edge`: its proxy and every attached environment's services. */
+export function edgeNetworkName(host: HostName): string {
+    return dockerName({ ...host, role: "edge" });
+}
+
+/**
+ * The stack a `<org>/<project>/<stack>` reference names, when it is of `project` (the host
+ * stack an environment's `edge.stack` names; the offline synth reads `Pulumi.<stack>.yaml`).
+ */
+export function stackOfReference(reference: string, project: string): string | undefined {
+    const m = /^([^/\s]+)\/([^/\s]+)\/([^/\s]+)$/.exec(reference);
+    return m && m[2] === project ? m[3] : undefined;
+}
+
+/** A fully qualified stack name, `<org>/<project>/<stack>` (a file backend's org is "organization"). */
+export const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** The two Docker networks of an environment: `<app>-<env>-edge` and `<app>-<env>-internal`. */
 export function networkName(env: EnvironmentName, network: "edge" | "internal"): string {
     return dockerName({ ...env, role: network });
 }
+
+/**
+ * The names of the proxy's TLS entrypoint and certificate resolver, which routers name in their
+ * labels: a host stack publishes them as outputs, so attached environments use its names.
+ */
+export const TRAEFIK_NAMES = { entrypoint: "websecure", certResolver: "letsencrypt" } as const;
 
 /** Docker's own rule for container names. */
 export const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -57,6 +87,14 @@ export type JobKind = "backup" | "restore-check" | "backup-freshness" | "health-
 /** `<app>-<env>-<job>`: the unit base name of one of an environment's jobs. */
 export function jobUnitName(env: EnvironmentName, job: JobKind): string {
     return `${namePrefix(env)}-${job}`;
+}
+
+/** The scheduled jobs of a host stack, each one systemd service + timer. */
+export type HostJobKind = "image-prune" | "disk-usage" | "edge-check";
+
+/** `<host>-<job>`: the unit base name of one of a host stack's jobs, e.g. "vps1-image-prune". */
+export function hostJobUnitName(host: HostName, job: HostJobKind): string {
+    return `${host.host}-${job}`;
 }
 
 /**
@@ -108,6 +146,16 @@ export const IAM_PATH = "/vps-stacks/";
 // ---------------------------------------------------------------------------------------
 // DNS and certificate authorities
 // ---------------------------------------------------------------------------------------
+
+/**
+ * A routed host entry (`services.<name>.hosts[]`) split into its host name and its path
+ * prefix: `api.example.com/v1` → `{ host: "api.example.com", path: "/v1" }`; `path` is ""
+ * when the entry has no "/". Validation is the config's (config/routes.ts).
+ */
+export function splitHostEntry(entry: string): { host: string; path: string } {
+    const i = entry.indexOf("/");
+    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
+}
 
 /** Whether `host` is the zone apex or a name inside the zone. */
 export function isInZone(host: string, zone: string): boolean {

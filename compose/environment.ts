@@ -10,17 +10,17 @@ import { PostgresService } from "../components/services/postgres-service";
 import { RedisService } from "../components/services/redis-service";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/docker/service";
-import { VpsHost } from "../components/docker/vps-host";
 import { BackupStorage } from "../components/cloud/backup-storage";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
-import { namePrefix } from "../components/naming";
+import { namePrefix, splitHostEntry } from "../components/naming";
 import { dependencyOrder } from "../config/dependency-order";
-import { splitHostEntry } from "../config/routes";
 import { durationNanos } from "../components/docker/docker-forms";
 import { EnvironmentConfig } from "../config/types";
+import { attachToEdge } from "./edge";
 import { buildJobs } from "./jobs";
+import { vpsHost } from "./vps-host";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */
 export interface EnvironmentOutputs {
@@ -28,8 +28,8 @@ export interface EnvironmentOutputs {
     urls: string[];
     /** Names of the retained data volumes (`<app>-<env>-<role>`), sorted. */
     dataVolumeNames: string[];
-    /** Names of the edge and internal networks. */
-    networkNames: { edge: string; internal: string };
+    /** Names of the edge (the environment's own, or its host stack's) and internal networks. */
+    networkNames: { edge: pulumi.Input<string>; internal: string };
     /** Container names of each application service, one per replica. */
     containerNames: Record<string, pulumi.Output<string>[]>;
     /** systemd timers of the environment's scheduled jobs. */
@@ -42,6 +42,14 @@ export interface EnvironmentOutputs {
     backupPrefix?: string;
     /** Where the backup job uploads, with its credential: for composition, never a stack output. */
     backupTarget?: BackupTarget;
+}
+
+/** The host's CAA issuer, or a deployment error saying that dns.caaIssuer must name the issuer of the host's CA. */
+function caaIssuerOf(issuer: pulumi.Output<string | undefined>, stack: string): pulumi.Output<string> {
+    return issuer.apply((i) => {
+        if (i === undefined) throw new pulumi.RunError(`dns.caaIssuer is required: the proxy of edge.stack "${stack}" does not use Let's Encrypt, so the CAA issuer cannot be derived`);
+        return i;
+    });
 }
 
 /** Service names in creation order: every service after the ones it depends on. */
@@ -57,25 +65,17 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const { app, environment } = cfg;
     const prefix = namePrefix(cfg);
 
-    const host = new VpsHost(`${prefix}-host`, {
-        sshAddress: cfg.host.sshAddress,
-        sshPort: cfg.host.sshPort,
-        user: cfg.host.user,
-        sshPrivateKey: cfg.host.sshPrivateKey,
-        deployDir: cfg.host.deployDir,
-        sshOptions: cfg.host.sshOptions,
-        hostKey: cfg.host.hostKey,
-        // What the job scripts run on the VPS (see the headers of components/scripts/*.sh); tar
-        // archives the services' own volumes.
-        requiredCommands: ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(Object.values(cfg.services).some((s) => Object.keys(s.volumes).length > 0) ? ["tar"] : [])],
-        // Units and root-only env files need root: any other deploy user installs the jobs with
-        // `sudo -n` (compose/jobs.ts reads host.sudo), which the preflight then checks.
-        requireSudo: cfg.host.user !== "root",
-        registryAuth: cfg.registries,
-    });
+    // What the job scripts run on the VPS (see the headers of components/scripts/*.sh); tar
+    // archives the services' own volumes.
+    const usesTar = Object.values(cfg.services).some((s) => Object.keys(s.volumes).length > 0);
+    const host = vpsHost(`${prefix}-host`, cfg, ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(usesTar ? ["tar"] : [])]);
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
-    const network = new AppNetwork(`${prefix}-network`, { app, environment }, onHost);
+    // Where public traffic comes in: the host stack's shared edge (edge.stack), or a proxy of
+    // the environment's own (proxy), with an edge network of its own.
+    const attached = cfg.edge ? attachToEdge(`${prefix}-edge`, cfg.edge.stack) : undefined;
+    const network = new AppNetwork(`${prefix}-network`, { app, environment, edge: attached === undefined }, onHost);
+    const edgeNetwork: pulumi.Input<string> = attached?.network ?? network.edge!.name;
 
     const dependencies: Record<string, pulumi.Resource> = {};
     const dataVolumeNames: string[] = [];
@@ -99,38 +99,45 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     }
     let redis: RedisService | undefined;
     if (cfg.redis) {
-        const auth = cfg.redis.password && { password: cfg.redis.password, host: { connection: host.connection, deployDir: cfg.host.deployDir } };
+        const auth = cfg.redis.password && { password: cfg.redis.password, remote: { connection: host.connection, deployDir: cfg.host.deployDir } };
         redis = new RedisService(`${prefix}-redis`, { ...dataServiceArgs(cfg.redis), ...auth }, onHost);
         dependencies.redis = redis.service.container;
         dataVolumeNames.push(redis.data.volumeName);
     }
 
-    const proxy = new ReverseProxy(
-        `${prefix}-proxy`,
-        {
-            app,
-            environment,
-            image: cfg.proxy.image,
-            publicAddress: cfg.proxy.publicAddress,
-            acmeEmail: cfg.proxy.acmeEmail,
-            acmeCaServer: cfg.proxy.acmeCaServer,
-            acmeChallenge: cfg.proxy.acmeChallenge,
-            edgeNetwork: network.edge.name,
-            memoryMb: cfg.proxy.memory,
-            cpus: cfg.proxy.cpus,
-            protectData: cfg.protectData,
-            logs: cfg.proxy.logs,
-        },
-        onHost,
-    );
-    dataVolumeNames.push(proxy.acme.volumeName);
+    const proxy = cfg.proxy
+        ? new ReverseProxy(
+              `${prefix}-proxy`,
+              {
+                  app,
+                  environment,
+                  image: cfg.proxy.image,
+                  publicAddress: cfg.proxy.publicAddress,
+                  acmeEmail: cfg.proxy.acmeEmail,
+                  acmeCaServer: cfg.proxy.acmeCaServer,
+                  acmeChallenge: cfg.proxy.acmeChallenge,
+                  edgeNetwork,
+                  memoryMb: cfg.proxy.memory,
+                  cpus: cfg.proxy.cpus,
+                  protectData: cfg.protectData,
+                  logs: cfg.proxy.logs,
+              },
+              onHost,
+          )
+        : undefined;
+    if (proxy) dataVolumeNames.push(proxy.acme.volumeName);
 
     const services: Record<string, Service> = {};
     for (const name of serviceOrder(cfg.services)) {
         const svc = cfg.services[name];
         const usesData = svc.dependsOn.some((d) => d === "postgres" || d === "redis");
-        const networks: ServiceNetwork[] = [{ name: network.edge.name, aliases: [name] }];
-        if (usesData) networks.push({ name: network.internal.name, aliases: [name] });
+        // On a host stack's shared edge network a service answers to no name (staging's
+        // "backend" must not answer for production's): the services of an attached environment
+        // find each other on its own internal network.
+        const networks: ServiceNetwork[] = attached
+            ? [{ name: edgeNetwork }, { name: network.internal.name, aliases: [name] }]
+            : [{ name: edgeNetwork, aliases: [name] }];
+        if (usesData && !attached) networks.push({ name: network.internal.name, aliases: [name] });
         services[name] = new Service(
             `${prefix}-${name}`,
             {
@@ -164,11 +171,17 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
                 protectVolumes: cfg.protectData,
                 files: svc.files,
                 release: svc.release,
-                host: { connection: host.connection, deployDir: cfg.host.deployDir },
+                remote: { connection: host.connection, deployDir: cfg.host.deployDir },
                 networks,
                 route:
                     svc.port !== undefined && svc.hosts.length > 0
-                        ? { hosts: svc.hosts, port: svc.port, network: network.edge.name, middlewares: svc.routes }
+                        ? {
+                              hosts: svc.hosts,
+                              port: svc.port,
+                              network: edgeNetwork,
+                              middlewares: svc.routes,
+                              ...(attached && { entrypoint: attached.entrypoint, certResolver: attached.certResolver, edge: attached.name }),
+                          }
                         : undefined,
                 dependsOn: svc.dependsOn.map((d) => dependencies[d] ?? services[d].containers[services[d].containers.length - 1]),
             },
@@ -186,10 +199,10 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
               zoneId: cfg.dns.zoneId,
               records: recordsForHosts(
                   Object.values(cfg.services).flatMap((s) => s.hosts.map((h) => splitHostEntry(h).host)),
-                  { address: cfg.proxy.publicAddress, proxied: cfg.dns.proxied, ttl: cfg.dns.ttl },
+                  { address: attached?.publicAddress ?? cfg.proxy!.publicAddress, proxied: cfg.dns.proxied, ttl: cfg.dns.ttl },
                   cfg.dns.records,
               ),
-              caaIssuer: cfg.dns.caa ? (cfg.dns.caaIssuer ?? caaIssuerForAcme(cfg.proxy.acmeCaServer)) : undefined,
+              caaIssuer: cfg.dns.caa ? (cfg.dns.caaIssuer ?? (attached ? caaIssuerOf(attached.caaIssuer, cfg.edge!.stack) : caaIssuerForAcme(cfg.proxy!.acmeCaServer))) : undefined,
               comment: `${app}/${environment}, managed by Pulumi (vps-stacks)`,
           })
         : undefined;
@@ -212,7 +225,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
           })
         : undefined;
     const backupTarget: BackupTarget | undefined = storage?.target;
-    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy.service, services, backupTarget });
+    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy?.service, services, backupTarget });
 
     // With protected data (production), an accidental `pulumi destroy` must delete nothing,
     // not the whole service before it stops at the protected volumes: see DestroyGuard.
@@ -231,7 +244,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     return {
         urls,
         dataVolumeNames: dataVolumeNames.sort(),
-        networkNames: { edge: network.edgeName, internal: network.internalName },
+        networkNames: { edge: network.edgeName ?? attached!.network, internal: network.internalName },
         containerNames: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.containerNames])),
         jobTimers: [
             ...(jobs.backup ? [jobs.backup.timerName] : []),

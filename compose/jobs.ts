@@ -21,7 +21,8 @@ export interface JobTargets {
     host: VpsHost;
     postgres?: PostgresService;
     redis?: RedisService;
-    proxy: Service;
+    /** The environment's own proxy (none when attached to a host stack, whose edge check watches its proxy). */
+    proxy?: Service;
     services: Record<string, Service>;
     /** Where backups go; without one the environment gets no backup job (and the policy pack says so). */
     backupTarget?: BackupTarget;
@@ -115,14 +116,14 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             ...common,
             onCalendar: cfg.healthCheck.schedule,
             urls,
-            containers: [...appContainers, t.proxy.containerName],
+            containers: [...appContainers, ...(t.proxy ? [t.proxy.containerName] : [])],
             postgres: t.postgres && cfg.postgres ? { container: t.postgres.containerName, user: cfg.postgres.user } : undefined,
             redis: t.redis ? { container: t.redis.containerName, password: cfg.redis?.password } : undefined,
             restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
             restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
             insecureTls: cfg.healthCheck.insecureTls,
             metricsDir: t.metricsDir,
-            dependsOn: [...dataContainers, ...Object.values(t.services).flatMap((s) => s.containers), t.proxy.container],
+            dependsOn: [...dataContainers, ...Object.values(t.services).flatMap((s) => s.containers), ...(t.proxy ? [t.proxy.container] : [])],
         },
         opts,
     );

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { backupStorageChecks, backupStorageSchema } from "./backup-storage";
 import { dnsChecks, dnsSchema } from "./dns";
+import { edgeChecks, edgeSchema } from "./edge";
 import { hostSchema, registryChecks, registryLookupHost, registrySchema } from "./host";
 import { alertsSchema, alertWebhookChecks, backupMaxAgeHours, backupScheduleChecks, backupSchema, healthCheckSchema } from "./jobs";
 import { proxyChecks, proxySchema } from "./proxy";
@@ -36,6 +37,8 @@ export const PROJECT = "vps-stacks";
 export const SECRET_KEYS = ["sshPrivateKey", "databasePassword", "redisPassword", "alertWebhookUrl", "backupAccessKeyId", "backupSecretAccessKey"] as const;
 
 const rawSchema = z.strictObject({
+    /** What the stack is: an environment (this schema) or a host stack (config/host-stack.ts). */
+    kind: z.literal("environment", 'kind must be "environment" or "host"').default("environment"),
     /** Application name, first part of every Docker name (`<app>-<env>-<role>`). */
     app: resourceName("app"),
     /** Environment name, second part of every Docker name; usually the stack name. */
@@ -47,7 +50,10 @@ const rawSchema = z.strictObject({
     /** Credentials the Docker provider sends when it pulls images from private registries. */
     registries: z.array(registrySchema).default([]),
     host: hostSchema,
-    proxy: proxySchema,
+    /** The host stack whose proxy routes this environment; exclusive with proxy. */
+    edge: edgeSchema.optional(),
+    /** A proxy of the environment's own (a VPS or a public address per environment); exclusive with edge. */
+    proxy: proxySchema.optional(),
     services: servicesSchema,
     postgres: postgresSchema.optional(),
     redis: redisSchema.optional(),
@@ -71,7 +77,7 @@ const rawSchema = z.strictObject({
 export const CONFIG_KEYS: readonly string[] = Object.keys(rawSchema.shape);
 
 /** {@link SECRET_KEYS}: a password or credential is never accepted in plain text. */
-const secretKeyChecks: CrossFieldCheck = (raw, secretKeys) =>
+export const secretKeyChecks: CrossFieldCheck = (raw, secretKeys) =>
     SECRET_KEYS.filter((key) => raw[key] !== undefined && !secretKeys.has(key)).map((key) => ({
         path: key,
         message: `is a password or credential given in plain text: set it with "pulumi config set --secret ${key}"`,
@@ -79,6 +85,7 @@ const secretKeyChecks: CrossFieldCheck = (raw, secretKeys) =>
 
 /** The cross-field checks of every concept, in the order their issues are listed. */
 const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
+    edgeChecks,
     proxyChecks,
     dataServiceChecks,
     serviceChecks,
@@ -93,9 +100,10 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     backupScheduleChecks,
 ];
 
-const STRING_KEYS = new Set(["app", "environment", ...SECRET_KEYS]);
+const STRING_KEYS = new Set(["kind", "name", "app", "environment", ...SECRET_KEYS]);
 
-function decode(key: string, value: unknown): unknown {
+/** A raw config value as the schema reads it: objects arrive as JSON text from the Pulumi runtime. */
+export function decode(key: string, value: unknown): unknown {
     if (typeof value !== "string" || STRING_KEYS.has(key)) return value;
     try {
         return JSON.parse(value);
@@ -105,7 +113,7 @@ function decode(key: string, value: unknown): unknown {
 }
 
 /** Keeps the first issue per (path, message): the schema and the cross-field checks may both see one. */
-function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+export function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
     const seen = new Set<string>();
     return issues.filter((i) => {
         const key = `${i.path}\u0000${i.message}`;
@@ -115,7 +123,8 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
     });
 }
 
-function zodIssues(error: z.ZodError): ConfigIssue[] {
+/** A zod error as config issues, each with its key path. */
+export function zodIssues(error: z.ZodError): ConfigIssue[] {
     return error.issues.map((issue) => {
         let message = issue.message;
         if (issue.code === "invalid_type" && issue.input === undefined) {
@@ -169,6 +178,7 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         protectData: cfg.protectData,
         requireImageDigest: cfg.requireImageDigest,
         host: { ...cfg.host, sshPrivateKey: secret("sshPrivateKey") },
+        edge: cfg.edge,
         registries: cfg.registries.map((r) => ({ address: registryLookupHost(r.address), username: r.username, password: secret(r.passwordKey) })),
         proxy: cfg.proxy,
         services: resolveServices(cfg.services, decoded, raw.secretKeys, secret),

@@ -5,18 +5,13 @@
  * a rate limit, a redirect, stripping the path prefix, and private paths the proxy refuses.
  */
 import { z } from "zod";
+import { splitHostEntry } from "../components/naming";
 import { duration } from "./values";
 
 /** A lower-case DNS host name, as `values.ts` `hostname` accepts it. */
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** A URL path prefix: "/" and segments of URL-safe characters, no trailing "/", no "." or ".." segment. */
 const PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
-
-/** A host entry split into its host name and its path prefix ("" for the whole host). */
-export function splitHostEntry(entry: string): { host: string; path: string } {
-    const i = entry.indexOf("/");
-    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
-}
 
 /** Why a URL path prefix is not one, or undefined. */
 export function pathProblem(path: string): string | undefined {

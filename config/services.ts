@@ -10,7 +10,8 @@ import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
 import { metricsSchema } from "./monitoring";
 import { parseReferences, referencedKeys, resolveReferences } from "./references";
-import { basicAuthProblem, hostEntry, RoutesSection, routesSchema, splitHostEntry } from "./routes";
+import { splitHostEntry } from "../components/naming";
+import { basicAuthProblem, hostEntry, RoutesSection, routesSchema } from "./routes";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, duration, image, imageIssues, list, logRotation, memory, port, record, resourceName } from "./values";
 

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { BackupStorageSection } from "./backup-storage";
 import type { DnsSection } from "./dns";
+import type { EdgeSection } from "./edge";
 import type { HostSection } from "./host";
 import type { AlertsSection, BackupSection, HealthCheckSection } from "./jobs";
 import type { ProxySection } from "./proxy";
@@ -37,7 +38,10 @@ export interface EnvironmentConfig {
     host: HostSection & { sshPrivateKey: pulumi.Output<string> };
     /** Registry credentials for the Docker provider; `address` is the host the provider looks them up by. */
     registries: { address: string; username: string; password: pulumi.Output<string> }[];
-    proxy: ProxySection;
+    /** The host stack whose proxy routes this environment (exclusive with proxy). */
+    edge?: EdgeSection;
+    /** The environment's own proxy (exclusive with edge). */
+    proxy?: ProxySection;
     services: Record<string, ServiceConfig>;
     postgres?: PostgresSection & { password: pulumi.Output<string> };
     /** Redis; `password` from the secret key redisPassword turns on authentication. */

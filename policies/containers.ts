@@ -185,7 +185,7 @@ const portsDefaults = { allowedRoles: ["reverse-proxy"], allowedPorts: [80, 443]
 export const containerHostPortsProxyOnly = definePolicy({
     name: "container-host-ports-proxy-only",
     description:
-        "Only the reverse proxy publishes host ports, only the allowed ones, and (by default) bound to an explicit address, because staging and production share one VPS with one public IP each. Other containers are reached through the proxy, so a replacement can start beside the old one.",
+        "Only the reverse proxy publishes host ports (a host stack's, the one on the VPS's address; or a self-contained environment's, on an address of its own), only the allowed ones, and (by default) bound to an explicit address; an environment attached to a host stack publishes none. Other containers are reached through the proxy, so a replacement can start beside the old one.",
     enforcementLevel: "mandatory",
     defaults: portsDefaults,
     configSchema: configSchema(portsDefaults, {

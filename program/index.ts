@@ -1,15 +1,17 @@
 /**
  * Entry point of the Pulumi program (package.json `main`; Pulumi.yaml sets none): reads and
- * validates the stack's configuration, builds the environment, exports its outputs.
+ * validates the stack's configuration, builds the kind of stack it says it is (an environment,
+ * or a host stack that owns a VPS's shared edge), exports its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { buildEnvironment } from "../compose/environment";
+import { buildHost } from "../compose/host";
 import { ConfigError } from "../config/types";
-import { loadEnvironmentConfig } from "./stack-config";
+import { loadStackConfig } from "./stack-config";
 
 function load() {
     try {
-        return loadEnvironmentConfig();
+        return loadStackConfig();
     } catch (err) {
         // A RunError is printed by the Pulumi CLI as its message alone: a config
         // mistake is a user error, not a crash, and gets no stack trace.
@@ -18,21 +20,28 @@ function load() {
     }
 }
 
-const environment = buildEnvironment(load());
+const cfg = load();
 
-/** https URL of every public host. */
-export const urls = environment.urls;
-/** Retained data volumes (`<app>-<env>-<role>`): what survives `pulumi destroy`. */
-export const dataVolumeNames = environment.dataVolumeNames;
-/** The environment's Docker networks. */
-export const networkNames = environment.networkNames;
-/** Container name of each application service. */
-export const containerNames = environment.containerNames;
-/** systemd timers of the scheduled jobs on the VPS. */
-export const jobTimers = environment.jobTimers;
-/** Host names with a DNS record in this stack. */
-export const dnsRecords = environment.dnsRecords;
-/** The backup bucket: retained by `pulumi destroy` (and protected in production). */
-export const backupBucket = environment.backupBucket;
-/** Where this environment's backups are in the bucket (`<app>/<env>/daily|weekly|monthly/`). */
-export const backupPrefix = environment.backupPrefix;
+/**
+ * The stack outputs of an environment: `urls` (https URL of every public host),
+ * `dataVolumeNames` (the retained volumes, `<app>-<env>-<role>`: what survives `pulumi
+ * destroy`), `networkNames`, `containerNames` (of each application service), `jobTimers`
+ * (systemd timers on the VPS), `dnsRecords` (host names with a record in this stack),
+ * `backupBucket` (retained, and protected in production) and `backupPrefix`
+ * (`<app>/<env>/`). Of a host stack: `edge` (what attached environments read through their
+ * StackReference, compose/edge.ts), `dataVolumeNames` (`<host>-acme`), `proxyContainer` and
+ * `jobTimers`.
+ */
+function outputs(): Record<string, unknown> {
+    if (cfg.kind === "host") {
+        const { edge, dataVolumeNames, proxyContainer, jobTimers } = buildHost(cfg);
+        return { edge, dataVolumeNames, proxyContainer, jobTimers };
+    }
+    const { urls, dataVolumeNames, networkNames, containerNames, jobTimers, dnsRecords, backupBucket, backupPrefix } = buildEnvironment(cfg);
+    return { urls, dataVolumeNames, networkNames, containerNames, jobTimers, dnsRecords, backupBucket, backupPrefix };
+}
+
+// The module's exports are the stack outputs. Each kind exports its own, set here rather than
+// as `export const` so that the other kind's are absent rather than undefined (which the SDK
+// warns about on every run); an undefined optional one (no bucket) is left out too.
+Object.assign(module.exports, Object.fromEntries(Object.entries(outputs()).filter(([, v]) => v !== undefined)));

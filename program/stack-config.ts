@@ -4,8 +4,8 @@
  * slices of the typed result.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseEnvironmentConfig, PROJECT } from "../config/parse";
-import { EnvironmentConfig } from "../config/types";
+import { PROJECT } from "../config/parse";
+import { parseStackConfig, StackConfig } from "../config/stack";
 
 // `isConfigSecret` is how the SDK's own `Config` tells a secret key from a plain one
 // (it reads PULUMI_CONFIG_SECRET_KEYS, which both the CLI and `setAllConfig` fill). It
@@ -15,11 +15,11 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfi
 
 /**
  * Collects every `vps-stacks:*` key of the current stack with its secretness and parses
- * it with {@link parseEnvironmentConfig}.
+ * it as the kind of stack it says it is, with {@link parseStackConfig}.
  *
- * @throws ConfigError listing every problem (see parseEnvironmentConfig).
+ * @throws ConfigError listing every problem (see parseStackConfig).
  */
-export function loadEnvironmentConfig(): EnvironmentConfig {
+export function loadStackConfig(): StackConfig {
     const prefix = `${PROJECT}:`;
     const values: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
@@ -29,5 +29,5 @@ export function loadEnvironmentConfig(): EnvironmentConfig {
         values[key] = value;
         if (isConfigSecret(fullKey)) secretKeys.add(key);
     }
-    return parseEnvironmentConfig({ stack: pulumi.getStack(), values, secretKeys });
+    return parseStackConfig({ stack: pulumi.getStack(), values, secretKeys });
 }

@@ -16,7 +16,7 @@ describe("config: a valid stack configuration", () => {
         assert.equal(cfg.services.backend.restart, "unless-stopped");
         assert.deepEqual(cfg.services.backend.logs, { maxSize: "10m", maxFile: 3 });
         assert.equal(cfg.services.backend.healthcheck.interval, "10s");
-        assert.equal(cfg.proxy.memory, 256);
+        assert.equal(cfg.proxy!.memory, 256);
         assert.equal(cfg.backup.schedule, "*-*-* 03:00:00 UTC");
         assert.equal(cfg.healthCheck.restartWaitSeconds, 30);
         assert.equal(cfg.healthCheck.restartBudgetPerHour, 3);

@@ -40,8 +40,8 @@ const ORDER = [
 const ALLOWED: Record<string, string[]> = {
     // The benchmarks drive the test suites' helpers (services, fault scenarios, the engine sandbox).
     bench: ["test"],
-    // The synth runs program/index.ts by path, not by import.
-    tools: ["config/types.ts", "policies/synth-check.ts"],
+    // The synth runs program/index.ts by path, not by import; a StackReference names a stack by naming.ts's rule.
+    tools: ["config/types.ts", "policies/synth-check.ts", "components/naming.ts"],
     program: ["compose", "config"],
     compose: ["config", "components", "components/docker", "components/services", "components/monitoring", "components/cloud", "components/jobs", "components/lifecycle"],
     // Facts and pure functions only: the config never loads a component or a provider SDK.

@@ -99,7 +99,7 @@ describe("Pulumi.yaml against every stack file, by the CLI's own rules", () => {
 
     it("finds the shipped stacks and the fixture stacks", () => {
         const names = stackFiles().map((f) => path.relative(ROOT, f));
-        assert.ok(names.includes("Pulumi.staging.yaml") && names.includes("Pulumi.production.yaml"), names.join(", "));
+        for (const stack of ["staging", "production", "vps1"]) assert.ok(names.includes(`Pulumi.${stack}.yaml`), names.join(", "));
         assert.ok(names.some((n) => n.startsWith("test/")), `no fixture stack found: ${names.join(", ")}`);
     });
 
@@ -115,7 +115,17 @@ describe("Pulumi.yaml against every stack file, by the CLI's own rules", () => {
     it("reports a stack that lacks a declared key the way the CLI does", () => {
         // The stack file as it was shipped before the fix: backup credentials declared, not set.
         const problems = cliConfigProblems("staging", { "vps-stacks:app": "shop" });
-        assert.match(problems[0], /^Stack 'staging' is missing configuration values 'environment', 'host', /);
+        assert.equal(problems[0], "Stack 'staging' is missing configuration values 'host', 'sshPrivateKey'");
+    });
+
+    it("declares only keys every stack of either kind sets, or with a default", () => {
+        // A key of one kind only (app, environment, services of an environment; name, jobs of a
+        // host stack), declared without a default, would fail every stack of the other kind.
+        for (const [key, decl] of Object.entries(project.config)) {
+            if (decl.default !== undefined) continue;
+            assert.ok(["host", "sshPrivateKey"].includes(key), `${key} is declared without a default, and a stack of one kind lacks it`);
+        }
+        assert.equal(project.config.kind.default, "environment");
     });
 
     it("reports a secret key stored in plain text and a mistyped boolean", () => {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import * as defaults from "../components/defaults";
+import { HOST_CONFIG_KEYS } from "../config/host-stack";
 import { CONFIG_KEYS } from "../config/parse";
 import { withPolicyTable } from "../policies/readme-table";
 
@@ -16,7 +17,7 @@ describe("README", () => {
 
     it("documents every config key the schema accepts and every key Pulumi.yaml declares", () => {
         const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-        for (const key of new Set([...CONFIG_KEYS, ...Object.keys(project.config)])) {
+        for (const key of new Set([...CONFIG_KEYS, ...HOST_CONFIG_KEYS, ...Object.keys(project.config)])) {
             assert.match(readme, new RegExp("`" + key + "`|### `" + key + "`|`" + key + "\\.|, `" + key + "`"), `README documents ${key}`);
         }
     });
@@ -55,7 +56,7 @@ describe("README", () => {
                 assert.ok(line?.includes(`\`${path.posix.basename(file)}\` (${type})`), `the README's layout row of ${path.posix.dirname(file)}/ names ${path.posix.basename(file)} (${type})`);
             }
         }
-        assert.equal(types, 19);
+        assert.equal(types, 23);
     });
 
     it("states in the configuration reference, and Pulumi.yaml in its descriptions, the defaults of components/defaults.ts", () => {
@@ -92,6 +93,12 @@ describe("README", () => {
             ["### `alerts`", "healthCheck.restartBudgetPerHour", `\`${d.HEALTH_CHECK.restartBudgetPerHour}\``],
             ["### `alerts`", "healthCheck.insecureTls", `\`${d.HEALTH_CHECK.insecureTls}\``],
             ["### `dns`", "ttl", `\`${d.DNS_TTL}\``],
+            ["### Host stack", "jobs.imagePrune.schedule", `\`${d.IMAGE_PRUNE.schedule}\``],
+            ["### Host stack", "jobs.imagePrune.keepPerRepository", `\`${d.IMAGE_PRUNE.keepPerRepository}\``],
+            ["### Host stack", "jobs.diskUsage.schedule", `\`${d.DISK_USAGE.schedule}\``],
+            ["### Host stack", "jobs.diskUsage.thresholdPercent", `\`${d.DISK_USAGE.thresholdPercent}\``],
+            ["### Host stack", "jobs.diskUsage.paths", `\`${JSON.stringify(d.DISK_USAGE.paths).replace(/,/g, ", ")}\``],
+            ["### Host stack", "jobs.edgeCheck.schedule", `\`${d.EDGE_CHECK.schedule}\``],
         ];
         for (const [heading, key, value] of expected) assert.ok(defaultOf(heading, key).includes(value), `README ${heading} ${key}: ${defaultOf(heading, key)} lacks ${value}`);
         const r = d.BACKUP_RETENTION;
@@ -104,7 +111,6 @@ describe("README", () => {
         for (const [k, v] of Object.entries(hc)) assert.ok(healthcheckRow.includes(`\`${k}\` (\`${v}\`)`), `README healthcheck ${k} (${v})`);
         const declared = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config;
         assert.match(declared.host.description, new RegExp(`sshPort \\(${d.SSH_PORT}\\)`));
-        assert.match(declared.proxy.description, new RegExp(`memory \\(${d.PROXY_LIMITS.memoryMb}m\\), cpus \\(${d.PROXY_LIMITS.cpus}\\)`));
     });
 
     it("gives the test command .ci/run runs", () => {

@@ -63,20 +63,30 @@ describe("services as applications under mocks (issue 11)", () => {
     it("writes files on the VPS from stdin, mounts them read-only and labels the containers with their hash (secret when a file is)", async () => {
         const c = capture();
         const files = { "/etc/app/config.yaml": "listen: 8080\n" };
-        new Service("api", { ...base, files, host }, c.opts);
+        new Service("api", { ...base, files, remote: host }, c.opts);
         const write = find(c.resources, COMMAND, "-files-write");
         assert.equal(await unwrap(write.props.stdin), filesPayload(files));
         assert.doesNotMatch(await unwrap(write.props.create), /listen: 8080/);
         const container = find(c.resources, CONTAINER);
         assert.deepEqual(container.props.volumes, [{ hostPath: hostFilePath(host.deployDir, "api", "/etc/app/config.yaml"), containerPath: "/etc/app/config.yaml", readOnly: true }]);
-        assert.equal((await labelMap(container.props))[FILES_LABEL], filesHash(files));
+        const labels = await labelMap(container.props);
+        assert.equal(labels[FILES_LABEL], filesHash(files));
+        // `remote` (where files are written) is not `host`, which would make the service a host stack's.
+        assert.equal(labels["vps.app"], "saas");
+        assert.equal(labels["vps.host"], undefined);
         assert.ok((container.opts.dependsOn as unknown[]).includes(write.resource));
         assert.notEqual(filesHash({ "/etc/app/config.yaml": "listen: 8081\n" }), filesHash(files), "a changed file changes the label, which replaces the container");
     });
 
+    it("refuses a release for a host stack's service, which has no app or environment to label its container with", () => {
+        const { app: _app, environment: _environment, ...settings } = base;
+        const hostOwned = { ...settings, host: "vps1", role: "tool", release: ["migrate"], remote: host };
+        assert.throws(() => new Service("tool", hostOwned, capture().opts), /Service tool: release is an environment's/);
+    });
+
     it("runs the release before every replica, with the env on stdin as a secret and triggers on image and command only", async () => {
         const c = capture();
-        const s = new Service("api", { ...base, replicas: 2, release: ["npm", "run", "migrate"], env: { NODE_ENV: "production" }, secretEnv: { DB_PASSWORD: "pw-0123456789" }, host }, c.opts);
+        const s = new Service("api", { ...base, replicas: 2, release: ["npm", "run", "migrate"], env: { NODE_ENV: "production" }, secretEnv: { DB_PASSWORD: "pw-0123456789" }, remote: host }, c.opts);
         const run = find(c.resources, COMMAND, "-release-run");
         assert.equal(await isSecret(run.props.stdin), true);
         assert.equal(await unwrap(run.props.stdin), "NODE_ENV=production\nDB_PASSWORD=pw-0123456789\n");
@@ -144,7 +154,7 @@ describe("services as applications under mocks (issue 11)", () => {
 
     it("protects Redis with a password from a mounted config file and REDISCLI_AUTH, never on the command line", async () => {
         const c = capture();
-        new RedisService("r", { ...owner, image: "redis:7.4.2-alpine", internalNetwork: "i", memoryMb: 128, cpus: 0.25, protectData: false, password: "redis-password-0123456789", host }, c.opts);
+        new RedisService("r", { ...owner, image: "redis:7.4.2-alpine", internalNetwork: "i", memoryMb: 128, cpus: 0.25, protectData: false, password: "redis-password-0123456789", remote: host }, c.opts);
         const container = find(c.resources, CONTAINER);
         assert.deepEqual(container.props.command.slice(0, 2), ["redis-server", REDIS_CONFIG_FILE]);
         assert.ok(!JSON.stringify(container.props.command).includes("redis-password"));

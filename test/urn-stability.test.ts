@@ -3,12 +3,18 @@
  * shipped stacks had before it (test/fixtures/urns-before-layout, the synth of 923ade8 with the
  * engine's URNs) is still a URN of the synth, or a former URN (alias) of exactly one resource
  * of it, which the engine then moves instead of deleting and creating.
+ *
+ * The fixture is of self-contained stacks (each with a proxy of its own), so it is held against
+ * the shipped stacks made self-contained again (test/helpers/synth.ts); attaching an environment
+ * to a host stack then removes exactly its edge (the proxy, its certificates and the edge
+ * network, which the host stack owns) and adds the StackReference: the migration the runbook
+ * describes.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { SynthResult } from "../tools/synth/synthesize";
-import { synthShippedStack } from "./helpers/synth";
+import { synthSelfContained, synthShippedStack } from "./helpers/synth";
 
 interface FixtureResource {
     urn: string;
@@ -51,14 +57,36 @@ export function urnFates(before: FixtureResource[], now: SynthResult): { kept: s
 describe("URN stability: the shipped stacks before and after the layout change", function () {
     this.timeout(120000);
     const results: Record<string, SynthResult> = {};
+    const attached: Record<string, SynthResult> = {};
 
     before(async () => {
         for (const stack of STACKS) {
-            const run = await synthShippedStack(stack);
+            const [run, shipped] = await Promise.all([synthSelfContained(stack), synthShippedStack(stack)]);
             assert.equal(run.code, 0, run.stderr);
+            assert.equal(shipped.code, 0, shipped.stderr);
             results[stack] = run.result!;
+            attached[stack] = shipped.result!;
         }
     });
+
+    for (const stack of STACKS) {
+        it(`attached to the host stack, ${stack} loses exactly its edge (proxy, certificates, edge network) and gains the StackReference`, () => {
+            const own = new Set(results[stack].resources.map((r) => r.urn));
+            const now = new Set(attached[stack].resources.map((r) => r.urn));
+            const short = (urn: string) => urn.split("::").slice(2).join("::");
+            const removed = [...own].filter((u) => !now.has(u)).map(short).sort();
+            assert.deepEqual(removed, [
+                `vps:index:AppNetwork$docker:index/network:Network::shop-${stack}-network-edge`,
+                `vps:index:ReverseProxy$vps:index:DataVolume$docker:index/volume:Volume::shop-${stack}-proxy-acme-volume`,
+                `vps:index:ReverseProxy$vps:index:DataVolume::shop-${stack}-proxy-acme`,
+                `vps:index:ReverseProxy$vps:index:Service$docker:index/container:Container::shop-${stack}-proxy-traefik-container`,
+                `vps:index:ReverseProxy$vps:index:Service$docker:index/remoteImage:RemoteImage::shop-${stack}-proxy-traefik-image`,
+                `vps:index:ReverseProxy$vps:index:Service::shop-${stack}-proxy-traefik`,
+                `vps:index:ReverseProxy::shop-${stack}-proxy`,
+            ]);
+            assert.deepEqual([...now].filter((u) => !own.has(u)).map(short), [`pulumi:pulumi:StackReference::shop-${stack}-edge`]);
+        });
+    }
 
     for (const stack of STACKS) {
         it(`keeps every URN of ${stack}, or aliases it from exactly one resource`, () => {

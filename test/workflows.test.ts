@@ -302,10 +302,10 @@ describe("GitHub Actions workflows", function () {
   });
 
   describe("schema validation", () => {
-    it("finds the four workflows and the shared composite actions", () => {
+    it("finds the five workflows and the shared composite actions", () => {
       assert.deepEqual(
         workflowFiles.map((f) => path.basename(f)),
-        ["deploy-production.yml", "deploy-staging.yml", "drift.yml", "pull-request.yml"],
+        ["deploy-host.yml", "deploy-production.yml", "deploy-staging.yml", "drift.yml", "pull-request.yml"],
       );
       assert.deepEqual(
         actionFiles.map((f) => path.basename(path.dirname(f))),
@@ -395,13 +395,14 @@ describe("GitHub Actions workflows", function () {
       assert.deepEqual(wf().on.pull_request, { branches: ["develop", "master"] });
     });
 
-    it("installs, lints, type-checks, tests and synths both stacks, in that order, without secrets", () => {
+    it("installs, lints, type-checks, tests and synths the host stack and both environments, in that order, without secrets", () => {
       const checks = wf().jobs.checks;
       const order = [
         stepIndex(checks, (s) => s.uses === "./.github/actions/setup", "running npm ci (setup action)"),
         stepIndex(checks, (s) => s.run === "npm run lint", "npm run lint"),
         stepIndex(checks, (s) => s.run === "npm run build", "npm run build"),
         stepIndex(checks, (s) => s.run === "npm test", "npm test"),
+        stepIndex(checks, (s) => s.run === "npm run synth -- --stack vps1 --out synth-vps1.json", "synth vps1"),
         stepIndex(checks, (s) => s.run === "npm run synth -- --stack staging --out synth-staging.json", "synth staging"),
         stepIndex(checks, (s) => s.run === "npm run synth -- --stack production --out synth-production.json", "synth production"),
       ];
@@ -646,6 +647,68 @@ describe("GitHub Actions workflows", function () {
     });
   });
 
+  describe("host stack workflow", () => {
+    const wf = () => readWorkflow("deploy-host.yml");
+    /**
+     * The files the host stack's program and its policy pack read: the modules compose/host.ts,
+     * config/stack.ts, program/stack-config.ts and policies/pack.ts import, transitively (the
+     * code it shares with the environments: service.ts, naming.ts, ...), its entry point, its
+     * stack files and the scripts its jobs install.
+     */
+    const hostFiles = (): string[] => {
+      const seen = new Set<string>();
+      const queue = ["compose/host.ts", "config/stack.ts", "program/stack-config.ts", "policies/pack.ts"];
+      while (queue.length > 0) {
+        const file = queue.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const [, spec] of fs.readFileSync(path.join(repoRoot, file), "utf8").matchAll(/from\s+"(\.[^"]+)"/g)) {
+          const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+          const found = [`${base}.ts`, `${base}/index.ts`].find((f) => fs.existsSync(path.join(repoRoot, f)));
+          if (found) queue.push(found);
+        }
+      }
+      const scripts = ["image-prune.sh", "disk-usage.sh", "edge-check.sh", "job.sh", "notify.sh"].map((f) => `components/scripts/${f}`);
+      return [...seen, "program/index.ts", "Pulumi.yaml", "Pulumi.vps1.yaml", "package-lock.json", ...scripts].sort();
+    };
+
+    it("runs by hand, and on pull requests and pushes to master that change any file the host stack reads", () => {
+      const on = wf().on as Record<string, { branches?: string[]; paths?: string[] } | null>;
+      assert.deepEqual(Object.keys(on).sort(), ["pull_request", "push", "workflow_dispatch"]);
+      assert.deepEqual(on.push?.branches, ["master"]);
+      const files = hostFiles();
+      assert.ok(files.includes("components/docker/service.ts") && files.includes("components/services/reverse-proxy.ts"), files.join(" "));
+      for (const trigger of ["pull_request", "push"]) {
+        const patterns = on[trigger]?.paths ?? [];
+        for (const file of files) assert.ok(patterns.some((p) => path.posix.matchesGlob(file, p)), `${trigger} on ${file}`);
+        for (const p of patterns) {
+          const dir = path.join(repoRoot, p.replace(/\/\*\*$/, ""));
+          assert.ok(fs.existsSync(dir), `${trigger} names ${p}, which matches nothing`);
+        }
+      }
+    });
+
+    it("synths and previews vps1 with the policy pack on a pull request, changing nothing", () => {
+      const preview = wf().jobs.preview;
+      assert.match(String(preview.if), /github\.event_name == 'pull_request'/);
+      const synth = stepIndex(preview, (s) => s.run === "npm run synth -- --stack vps1 --out synth-vps1.json", "synth vps1");
+      const step = stepIndex(preview, (s) => s.uses === PULUMI_ACTION, "pulumi preview");
+      assert.ok(synth < step);
+      assert.deepEqual([preview.steps?.[step].with?.command, preview.steps?.[step].with?.["stack-name"], preview.steps?.[step].with?.policyPacks], ["preview", "vps1", "policies"]);
+    });
+
+    it("brings vps1 up with the policy pack only from master, in the production environment, and never destroys it", () => {
+      const up = wf().jobs.up;
+      assert.match(String(up.if), /github\.event_name != 'pull_request' && github\.ref == 'refs\/heads\/master'/);
+      assert.equal(environmentOf(up), "production");
+      const [step] = pulumiSteps(up);
+      assert.deepEqual([step.with?.command, step.with?.["stack-name"], step.with?.policyPacks], ["up", "vps1", "policies"]);
+      assert.doesNotMatch(fs.readFileSync(path.join(repoRoot, ".github", "workflows", "deploy-host.yml"), "utf8"), /command: destroy/);
+      const alert = up.steps?.find((s) => s.uses === "./.github/actions/notify");
+      assert.equal(alert?.if, "failure()");
+    });
+  });
+
   describe("every workflow", () => {
     it("holds a stack's concurrency group, never cancelling, in every job that changes or refreshes that stack", () => {
       const checked: string[] = [];
@@ -659,6 +722,7 @@ describe("GitHub Actions workflows", function () {
         }
       }
       assert.deepEqual(checked.sort(), [
+        "deploy-host.yml up: up vps1",
         "deploy-production.yml deploy: up production",
         "deploy-production.yml destroy-staging: destroy staging",
         "deploy-staging.yml deploy: up staging",

@@ -28,8 +28,8 @@ export interface DnsRecordsArgs {
     readonly zoneId?: pulumi.Input<string>;
     /** One record per public host; names must be unique. */
     readonly records: DnsRecordSpec[];
-    /** CAA issuer domain allowed to issue for each A/AAAA host (e.g. "letsencrypt.org"); undefined: no CAA records. */
-    readonly caaIssuer?: string;
+    /** CAA issuer domain allowed to issue for each A/AAAA host (e.g. "letsencrypt.org"; an attached environment's comes from its host stack); undefined: no CAA records. */
+    readonly caaIssuer?: pulumi.Input<string>;
     /** Comment on every record in the Cloudflare dashboard, e.g. "shop/staging (Pulumi)". */
     readonly comment?: string;
 }
@@ -59,7 +59,7 @@ export interface DnsRecordOverride {
  */
 export function recordsForHosts(
     hosts: string[],
-    defaults: { address: string; proxied: boolean; ttl?: number },
+    defaults: { address: pulumi.Input<string>; proxied: boolean; ttl?: number },
     overrides: Record<string, DnsRecordOverride> = {},
 ): DnsRecordSpec[] {
     return [...new Set(hosts)].sort().map((host) => {

@@ -9,12 +9,18 @@ export interface AppNetworkArgs {
     readonly app: string;
     /** Environment name, e.g. "staging". */
     readonly environment: string;
+    /**
+     * Create the environment's own edge network, for a proxy of its own. Default true; false for
+     * an environment attached to a host stack, whose services join the host's edge network.
+     */
+    readonly edge?: boolean;
 }
 
 /**
  * The two Docker networks of an environment:
  * - `edge` (`<app>-<env>-edge`): a bridge network for the reverse proxy and the
- *   application containers it routes to;
+ *   application containers it routes to (none for an environment attached to a host stack,
+ *   which uses the host's shared edge network);
  * - `internal` (`<app>-<env>-internal`): an internal network (no route outside the
  *   host) for data services and the applications that use them.
  *
@@ -27,27 +33,30 @@ export interface AppNetworkArgs {
  * `networksAdvanced` reads the network's name) before the network itself.
  */
 export class AppNetwork extends pulumi.ComponentResource {
-    readonly edge: docker.Network;
+    /** The environment's own edge network (undefined when attached to a host stack's). */
+    readonly edge?: docker.Network;
     readonly internal: docker.Network;
-    /** Names of the edge and internal networks. */
-    readonly edgeName: string;
+    /** Names of the edge (undefined when attached to a host stack's) and internal networks. */
+    readonly edgeName?: string;
     readonly internalName: string;
 
     constructor(name: string, args: AppNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:AppNetwork", name, {}, opts);
         const owner = (role: string) => ({ app: args.app, environment: args.environment, role });
-        this.edgeName = networkName(args, "edge");
         this.internalName = networkName(args, "internal");
-        this.edge = new docker.Network(
-            `${name}-edge`,
-            { name: this.edgeName, driver: "bridge", labels: ownershipLabels(owner("edge-network")) },
-            { parent: this, deleteBeforeReplace: true },
-        );
+        if (args.edge ?? true) {
+            this.edgeName = networkName(args, "edge");
+            this.edge = new docker.Network(
+                `${name}-edge`,
+                { name: this.edgeName, driver: "bridge", labels: ownershipLabels(owner("edge-network")) },
+                { parent: this, deleteBeforeReplace: true },
+            );
+        }
         this.internal = new docker.Network(
             `${name}-internal`,
             { name: this.internalName, driver: "bridge", internal: true, labels: ownershipLabels(owner("internal-network")) },
             { parent: this, deleteBeforeReplace: true },
         );
-        this.registerOutputs({ edge: this.edge.name, internal: this.internal.name });
+        this.registerOutputs({ edge: this.edge?.name, internal: this.internal.name });
     }
 }

@@ -1,25 +1,23 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerName } from "../naming";
-import { ownershipLabels } from "./labels";
+import { Owner, ownershipLabels } from "./labels";
 
-/** Arguments of {@link DataVolume}. */
-export interface DataVolumeArgs {
-    /** Application name, e.g. "shop". */
-    readonly app: string;
-    /** Environment name, e.g. "staging". */
-    readonly environment: string;
-    /** What the data is, e.g. "postgres-data", "redis-data", "acme". */
-    readonly role: string;
+/**
+ * Arguments of {@link DataVolume}: its owner, an environment (`app`, `environment`) or a host
+ * stack (`host`), with the `role` of the data ("postgres-data", "redis-data", "acme"), and
+ * whether it is protected.
+ */
+export type DataVolumeArgs = Owner & {
     /** `protect: true` on the volume, so `pulumi destroy` refuses to delete it (production). Default false. */
     readonly protect?: boolean;
-}
+};
 
 /**
  * A named Docker volume that outlives its environment.
  *
- * - The name is deterministic, `<app>-<env>-<role>`: an environment destroyed and
- *   brought up again re-attaches the same data.
+ * - The name is deterministic, `<app>-<env>-<role>` (a host stack's `<host>-<role>`): an
+ *   environment destroyed and brought up again re-attaches the same data.
  * - `retainOnDelete: true` always: `pulumi destroy` drops the volume from the state and
  *   leaves it on the VPS.
  * - `protect` from args (production): `pulumi destroy` fails instead.
@@ -31,12 +29,12 @@ export interface DataVolumeArgs {
  */
 export class DataVolume extends pulumi.ComponentResource {
     readonly volume: docker.Volume;
-    /** The Docker volume name, `<app>-<env>-<role>`. */
+    /** The Docker volume name, `<app>-<env>-<role>` or `<host>-<role>`. */
     readonly volumeName: string;
 
     constructor(name: string, args: DataVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:DataVolume", name, { role: args.role }, opts);
-        const owner = { app: args.app, environment: args.environment, role: args.role };
+        const { protect, ...owner } = args;
         this.volumeName = dockerName(owner);
         this.volume = new docker.Volume(
             `${name}-volume`,
@@ -45,7 +43,7 @@ export class DataVolume extends pulumi.ComponentResource {
             // existing volume unchanged: a retained volume brought back with other labels would
             // otherwise be "replaced" on every update (and fail, when protected). The labels
             // only describe; the name is what re-attaches the data.
-            { parent: this, retainOnDelete: true, protect: args.protect ?? false, ignoreChanges: ["labels"] },
+            { parent: this, retainOnDelete: true, protect: protect ?? false, ignoreChanges: ["labels"] },
         );
         this.registerOutputs({ volumeName: this.volume.name });
     }

@@ -2,9 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { cpusInput, dockerDuration } from "./docker-forms";
 import { CONTAINER_RESTART, HEALTH_TIMEOUT_SECONDS, LOG_ROTATION, STOP_GRACE_SECONDS } from "../defaults";
-import { dockerName } from "../naming";
+import { dockerName, TRAEFIK_NAMES } from "../naming";
 import { DataVolume } from "./data-volume";
-import { Ownership, ownershipLabels } from "./labels";
+import { isHostOwned, LABEL, Owner, ownerOf, ownershipLabels } from "./labels";
 import { ReleaseCommand, ReleaseContainer } from "./release-command";
 import { mainRouterLabels, RouteMiddlewares, routeLabels } from "./routes";
 import { ServiceFiles, ServiceHost } from "./service-files";
@@ -35,18 +35,23 @@ export interface ProxyRoute {
     readonly hosts: string[];
     /** Container port the proxy sends traffic to. */
     readonly port: number;
-    /** Docker network the proxy reaches the container on (the environment's edge network). */
+    /** Docker network the proxy reaches the container on (the environment's edge network, or its host stack's). */
     readonly network: pulumi.Input<string>;
-    /** Traefik entrypoint with TLS. Default "websecure". */
-    readonly entrypoint?: string;
-    /** Traefik certificate resolver. Default "letsencrypt". */
-    readonly certResolver?: string;
+    /** Traefik entrypoint with TLS. Default {@link TRAEFIK_NAMES}.entrypoint ("websecure"). */
+    readonly entrypoint?: pulumi.Input<string>;
+    /** Traefik certificate resolver. Default {@link TRAEFIK_NAMES}.certResolver ("letsencrypt"). */
+    readonly certResolver?: pulumi.Input<string>;
+    /** The host stack whose proxy routes the container (the `vps.edge` label); unset for an environment's own proxy. */
+    readonly edge?: pulumi.Input<string>;
     /** Middlewares and private paths of every router of the service (routes.ts). */
     readonly middlewares?: RouteMiddlewares;
 }
 
-/** Arguments of {@link Service}. */
-export interface ServiceArgs extends Ownership {
+/** Arguments of {@link Service}: who owns it (an environment or a host stack) and {@link ServiceSettings}. */
+export type ServiceArgs = Owner & ServiceSettings;
+
+/** What a {@link Service} runs and how. */
+export interface ServiceSettings {
     /** Pinned image reference (tag other than latest, or digest); the config schema enforces it. */
     readonly image: string;
     readonly healthcheck: HealthcheckArgs;
@@ -131,12 +136,18 @@ export interface ServiceArgs extends Ownership {
     readonly sharedVolumes?: boolean;
     /** `protect` the service's volumes (production). Default false. */
     readonly protectVolumes?: boolean;
-    /** Files written on the VPS and mounted read-only: container path -> content (see ServiceFiles). Needs `host`. */
+    /** Files written on the VPS and mounted read-only: container path -> content (see ServiceFiles). Needs `remote`. */
     readonly files?: Record<string, pulumi.Input<string>>;
-    /** Release command run in a one-shot container of the new image before the new version starts (see ReleaseCommand). Needs `host`. */
+    /**
+     * Release command run in a one-shot container of the new image before the new version starts
+     * (see ReleaseCommand). Needs `remote`; an environment's service only (its ownership labels).
+     */
     readonly release?: string[];
-    /** The VPS's SSH connection and deploy directory, for `files` and `release`. */
-    readonly host?: ServiceHost;
+    /**
+     * The VPS's SSH connection and deploy directory, for `files` and `release`. Not `host`: that
+     * key names a host stack's owner ({@link Owner}), and its presence is what makes one.
+     */
+    readonly remote?: ServiceHost;
 }
 
 /** Docker `--log-opt` values of json-file rotation. */
@@ -144,16 +155,21 @@ export function logOptions(logs: { maxSize: string; maxFile: number }): Record<s
     return { "max-size": logs.maxSize, "max-file": String(logs.maxFile) };
 }
 
-/** Traefik router labels for a route; the router is named after the container's role. */
+/**
+ * Traefik router labels for a route; the router is named after the container's Docker name
+ * (`<app>-<env>-<role>`), unique across the environments one proxy routes. With `edge`, the
+ * `vps.edge` label that a host stack's proxy routes by.
+ */
 export function traefikLabels(routerName: string, route: ProxyRoute): { label: string; value: pulumi.Input<string> }[] {
     const rule = route.hosts.map((h) => `Host(\`${h}\`)`).join(" || ");
     const r = `traefik.http.routers.${routerName}`;
     return [
+        ...(route.edge !== undefined ? [{ label: LABEL.edge, value: route.edge }] : []),
         { label: "traefik.enable", value: "true" },
         { label: "traefik.docker.network", value: route.network },
         { label: `${r}.rule`, value: rule },
-        { label: `${r}.entrypoints`, value: route.entrypoint ?? "websecure" },
-        { label: `${r}.tls.certresolver`, value: route.certResolver ?? "letsencrypt" },
+        { label: `${r}.entrypoints`, value: route.entrypoint ?? TRAEFIK_NAMES.entrypoint },
+        { label: `${r}.tls.certresolver`, value: route.certResolver ?? TRAEFIK_NAMES.certResolver },
         { label: `${r}.service`, value: routerName },
         { label: `traefik.http.services.${routerName}.loadbalancer.server.port`, value: String(route.port) },
     ];
@@ -186,7 +202,8 @@ export class Service extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const replicas = args.replicas ?? 1;
         // The names of its own volumes are props the policy pack reads (they must be backed up).
-        const ownVolumes = Object.keys(args.serviceVolumes ?? {}).map((role) => dockerName({ ...args, role: `${args.role}-${role}` }));
+        const owner = ownerOf(args);
+        const ownVolumes = Object.keys(args.serviceVolumes ?? {}).map((role) => dockerName({ ...owner, role: `${args.role}-${role}` }));
         super("vps:index:Service", name, { role: args.role, image: args.image, replicas, ...(ownVolumes.length > 0 ? { volumes: ownVolumes } : {}) }, opts);
         validateServiceArgs(name, args);
         const logs = args.logs ?? LOG_ROTATION;
@@ -200,13 +217,13 @@ export class Service extends pulumi.ComponentResource {
             (role) =>
                 new DataVolume(
                     `${name}-${role}`,
-                    { app: args.app, environment: args.environment, role: `${args.role}-${role}`, protect: args.protectVolumes ?? false },
+                    { ...owner, role: `${args.role}-${role}`, protect: args.protectVolumes ?? false },
                     { parent: this },
                 ),
         );
         const files =
             args.files && Object.keys(args.files).length > 0
-                ? new ServiceFiles(`${name}-files`, { ...args.host!, role: args.role, files: args.files, dependsOn: args.dependsOn }, { parent: this })
+                ? new ServiceFiles(`${name}-files`, { ...args.remote!, role: args.role, files: args.files, dependsOn: args.dependsOn }, { parent: this })
                 : undefined;
 
         // One entry per variable, so a secret variable stays secret on its own and the
@@ -215,7 +232,7 @@ export class Service extends pulumi.ComponentResource {
             ...Object.entries(args.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
             ...Object.entries(args.secretEnv ?? {}).map(([k, v]) => pulumi.secret(pulumi.interpolate`${k}=${v}`)),
         ];
-        const base = dockerName(args);
+        const base = dockerName(owner);
         const labels = [
             ...ownershipLabels(args),
             ...(args.route ? serviceRouteLabels(base, args.route) : []),
@@ -234,7 +251,8 @@ export class Service extends pulumi.ComponentResource {
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([ulimitName, u]) => ({ name: ulimitName, soft: u.soft, hard: u.hard }));
 
-        if (args.release) {
+        // validateServiceArgs refused a release of a host stack's service.
+        if (args.release && !isHostOwned(args)) {
             const release: pulumi.Input<Omit<ReleaseContainer, "labels">> = pulumi
                 .all([pulumi.all(args.networks.map((n) => n.name)), pulumi.all(volumes.map((v) => pulumi.output(v.volumeName)))])
                 .apply(([networks, volumeNames]) => ({
@@ -263,7 +281,7 @@ export class Service extends pulumi.ComponentResource {
                     app: args.app,
                     environment: args.environment,
                     role: args.role,
-                    connection: args.host!.connection,
+                    connection: args.remote!.connection,
                     image: this.image.imageId,
                     command: args.release,
                     env: args.env,
@@ -284,7 +302,7 @@ export class Service extends pulumi.ComponentResource {
                     // The first replica keeps the name a service of one container always had.
                     i === 0 ? `${name}-container` : `${name}-container-${i + 1}`,
                     {
-                        name: fixedName ? dockerName(args) : undefined,
+                        name: fixedName ? base : undefined,
                         image: this.image.imageId,
                         envs,
                         command: args.command,
@@ -377,7 +395,8 @@ export function serviceRouteLabels(base: string, route: ProxyRoute): { label: st
 /**
  * Throws with a sentence naming the argument when the service cannot be built: no network, a
  * healthcheck without a command, replicas that are not a whole number from 1, a fixed name
- * with replicas (two containers cannot share one name), files or a release without the host.
+ * with replicas (two containers cannot share one name), files or a release without `remote`, a
+ * release of a host stack's service.
  */
 export function validateServiceArgs(name: string, args: ServiceArgs): void {
     if (args.networks.length === 0) {
@@ -393,6 +412,9 @@ export function validateServiceArgs(name: string, args: ServiceArgs): void {
         throw new Error(`Service ${name}: ${replicas} replicas cannot share one fixed container name (a service with volumes needs sharedVolumes for replicas)`);
     }
     if ((args.files && Object.keys(args.files).length > 0) || args.release) {
-        if (!args.host) throw new Error(`Service ${name}: files and release need host (the SSH connection and deploy directory)`);
+        if (!args.remote) throw new Error(`Service ${name}: files and release need remote (the SSH connection and deploy directory)`);
+    }
+    if (args.release && isHostOwned(args)) {
+        throw new Error(`Service ${name}: release is an environment's (a host stack's service ${args.host}-${args.role} has no app or environment to label it with)`);
     }
 }

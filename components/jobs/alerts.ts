@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ALERTS } from "../defaults";
-import { EnvironmentName } from "../naming";
+import { EnvironmentName, HostName } from "../naming";
 
 /** Where a job reports success and failure. */
 export interface JobAlerts {
@@ -31,12 +31,12 @@ export function validateAlerts(owner: string, alerts: Pick<JobAlerts, "format" |
     }
 }
 
-/** The ALERT_* env vars of notify.sh; messages are prefixed "[<app>/<environment>]". */
-export function alertEnvVars(env: EnvironmentName, alerts: JobAlerts): Record<string, pulumi.Input<string>> {
+/** The ALERT_* env vars of notify.sh; messages are prefixed "[<app>/<environment>]", or "[<host>]" for a host stack's jobs. */
+export function alertEnvVars(owner: EnvironmentName | HostName, alerts: JobAlerts): Record<string, pulumi.Input<string>> {
     return {
         ALERT_WEBHOOK_URL: alerts.webhookUrl,
         ALERT_WEBHOOK_FORMAT: alerts.format,
-        ALERT_PREFIX: `[${env.app}/${env.environment}]`,
+        ALERT_PREFIX: "host" in owner ? `[${owner.host}]` : `[${owner.app}/${owner.environment}]`,
         ALERT_REMINDER_MINUTES: String(alerts.reminderMinutes ?? ALERTS.reminderMinutes),
     };
 }

@@ -78,13 +78,13 @@ job_load_env_file() {
 }
 
 # job_reject_crlf: fails (status 2) naming the first setting of the jobs (S3_*, BACKUP_*,
-# ALERT_*, HC_*, ...) whose value holds a carriage return: systemd keeps the \r of a CRLF env
+# ALERT_*, HC_*, the host jobs' PRUNE_*, DISK_*, EDGE_*, ...) whose value holds a carriage return: systemd keeps the \r of a CRLF env
 # file in the value, where it would otherwise surface as a bad prefix or an unknown container.
 job_reject_crlf() {
   local v
   for v in $(compgen -e); do
     case "$v" in
-      S3_* | BACKUP_* | ALERT_* | HC_* | REDIS_* | RESTORE_CHECK_* | VOLUME_* | DB_ACCESS | MAX_BACKUP_AGE_HOURS | PG*) ;;
+      S3_* | BACKUP_* | ALERT_* | HC_* | REDIS_* | RESTORE_CHECK_* | VOLUME_* | DB_ACCESS | MAX_BACKUP_AGE_HOURS | PG* | PRUNE_* | DISK_* | EDGE_* | DOCKER*) ;;
       *) continue ;;
     esac
     if [[ "${!v}" == *$'\r'* ]]; then
@@ -101,6 +101,15 @@ job_fail_config() {
   exit 2
 }
 
+# job_check_alert_config: what every job that alerts checks first: no setting with a Windows
+# line ending (job_reject_crlf) and a webhook URL notify.sh can post to. A problem is a bad
+# configuration (job_fail_config).
+job_check_alert_config() {
+  local crlf
+  crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
+  notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
+}
+
 # job_check_backup_config: what a script that writes or reads backups (backup.sh,
 # restore-check.sh; s3.sh sourced) checks before it touches anything: no setting with a
 # Windows line ending, a webhook URL notify.sh can post to, the object store configured
@@ -108,9 +117,7 @@ job_fail_config() {
 # postgres_entries, redis_entries and volume_entries from BACKUP_POSTGRES, BACKUP_REDIS and
 # BACKUP_VOLUMES. A problem is a bad configuration (job_fail_config).
 job_check_backup_config() {
-  local crlf
-  crlf=$(job_reject_crlf 2>&1) || job_fail_config "${crlf#*: }"
-  notify_check_url || job_fail_config "ALERT_WEBHOOK_URL is not an https:// URL (see the log)"
+  job_check_alert_config
   s3_init || job_fail_config "the object store is not configured (see the log)"
   case "${DB_ACCESS:-docker}" in
     docker | local) ;;

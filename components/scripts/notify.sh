@@ -184,6 +184,22 @@ alerts_resolve() {
   fi
 }
 
+# alerts_report <headline> <what>: the one alert of a run that found problems
+# (alerts_problem): "<headline>" and each problem's text on a line of its own, sent when
+# alerts_due says so; then one RESOLVED notice, "<what>: no longer failing: ...", for what was
+# alerted before and passes now. Returns non-zero when either could not be delivered (the next
+# run tries again).
+alerts_report() {
+  local headline=$1 what=$2 delivered=0 status=0
+  if [ "${#ALERTS_IDS[@]}" -gt 0 ] && alerts_due; then
+    notify failure "$headline"$'\n'"$(printf '%s\n' "${ALERTS_TEXTS[@]}")" && delivered=1
+    alerts_sent "$delivered"
+    [ "$delivered" = 1 ] || status=1
+  fi
+  alerts_resolve "$what" || status=1
+  return "$status"
+}
+
 # notify_failed_run <headline> <passed-label> <n> <failure>... [<passed>...]: one failure
 # alert for a run, "<headline> FAILED: f1; f2; <passed-label>: p1; p2; " -- the first <n>
 # items are the failures, the rest what went well (omitted when none).

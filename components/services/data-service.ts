@@ -25,7 +25,7 @@ export interface DataServiceArgs {
 }
 
 /** What runs in a data service's container, and where its data lives in it. */
-export type DataServer = Pick<ServiceArgs, "env" | "secretEnv" | "command" | "healthcheck" | "capAdd" | "files" | "host"> & {
+export type DataServer = Pick<ServiceArgs, "env" | "secretEnv" | "command" | "healthcheck" | "capAdd" | "files" | "remote"> & {
     /** The directory of the container the data volume is mounted on. */
     readonly dataPath: string;
 };

@@ -15,11 +15,11 @@ export interface RedisServiceArgs extends DataServiceArgs {
      * goes into a config file the stack writes under the deploy directory (ServiceFiles) and
      * mounts read-only, never into the command (which the state and `ps` show), and into the
      * container's secret `REDISCLI_AUTH`, which `redis-cli` (the healthcheck, the jobs' `docker
-     * exec`) reads. Needs `host`.
+     * exec`) reads. Needs `remote`.
      */
     readonly password?: pulumi.Input<string>;
-    /** The VPS's SSH connection and deploy directory, where the config file is written. */
-    readonly host?: ServiceHost;
+    /** The VPS's SSH connection and deploy directory, where the config file is written (ServiceSettings' `remote`). */
+    readonly remote?: ServiceHost;
 }
 
 /** The redis.conf of a password-protected Redis: only requirepass; the rest stays on the command line. */
@@ -37,7 +37,7 @@ export function redisAuthConfig(password: string): string {
 export class RedisService extends DataService {
     constructor(name: string, args: RedisServiceArgs, opts: pulumi.ComponentResourceOptions = {}) {
         const maxMemoryMb = Math.max(1, Math.floor(args.memoryMb * 0.8));
-        if (args.password !== undefined && !args.host) throw new Error(`RedisService ${name}: a password needs host (the config file is written on the VPS)`);
+        if (args.password !== undefined && !args.remote) throw new Error(`RedisService ${name}: a password needs remote (the config file is written on the VPS)`);
         const auth = args.password !== undefined;
         const options = ["--appendonly", "yes", "--save", "900 1 300 10 60 10000", "--maxmemory", `${maxMemoryMb}mb`];
         super(
@@ -51,7 +51,7 @@ export class RedisService extends DataService {
                 command: auth ? ["redis-server", REDIS_CONFIG_FILE, ...options] : ["redis-server", ...options],
                 files: auth ? { [REDIS_CONFIG_FILE]: pulumi.secret(pulumi.output(args.password!).apply(redisAuthConfig)) } : undefined,
                 secretEnv: auth ? { REDISCLI_AUTH: args.password! } : undefined,
-                host: args.host,
+                remote: args.remote,
                 healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "3s", retries: 5, startPeriod: "10s" },
                 // The entrypoint chowns /data and drops to the redis user.
                 capAdd: ["CHOWN", "SETGID", "SETUID"],

@@ -40,11 +40,13 @@ describe("engine: config validation and the policy pack through the CLI", functi
         const bucket = synth.result!.resources.find((r) => r.type === BUCKET)!;
         sandbox.seed("aws", bucket.urn.replace(/^urn:pulumi:[^:]+::[^:]+::/, `urn:pulumi:staging::${PROJECT}::`), bucket.props);
         for (const name of Object.keys(STACKS)) previews[name] = await sandbox.preview(name, { policyPack: true });
+        // The host stack the shipped environments attach to (created and brought up with staging).
+        previews.vps1 = await sandbox.preview("vps1", { policyPack: true });
     });
 
     after(() => sandbox?.finish(this));
 
-    for (const name of Object.keys(STACKS)) {
+    for (const name of [...Object.keys(STACKS), "vps1"]) {
         it(`3.1 ${name}: the CLI accepts the stack file against Pulumi.yaml's declared keys`, () => {
             const text = previews[name].stderr + previews[name].stdout;
             assert.doesNotMatch(text, /validating stack config|missing configuration value/, explain(previews[name]));
@@ -53,13 +55,13 @@ describe("engine: config validation and the policy pack through the CLI", functi
     }
 
     it("3.1 a stack file without a declared key fails the CLI's validation, naming the key", async () => {
-        await sandbox.createStack({ name: "incomplete", file: STACKS.staging, overrides: { environment: undefined } });
+        await sandbox.createStack({ name: "incomplete", file: STACKS.staging, overrides: { host: undefined } });
         const preview = await sandbox.preview("incomplete");
         assert.equal(preview.ok, false);
-        assert.match(preview.stderr + preview.stdout, /Stack 'incomplete' is missing configuration value 'environment'/);
+        assert.match(preview.stderr + preview.stdout, /Stack 'incomplete' is missing configuration value 'host'/);
     });
 
-    for (const name of ["staging", "production"]) {
+    for (const name of ["staging", "production", "vps1"]) {
         it(`3.2 ${name}: preview --policy-pack passes through the real analyzer, with no mandatory violation`, () => {
             const preview = previews[name];
             assert.ok(preview.ok, explain(preview));

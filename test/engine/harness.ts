@@ -166,9 +166,16 @@ export class Sandbox {
     /**
      * Creates the stack from its spec: writes its stack file, `pulumi stack init` (passphrase
      * secrets provider), then sets the secrets through the CLI. Returns the secrets set.
+     *
+     * An environment attached to a host stack (`edge.stack: organization/vps-stacks/<host>`)
+     * needs that stack's outputs for its StackReference, in this sandbox's backend: the host
+     * stack is created from `Pulumi.<host>.yaml` (the shipped one) and brought up first, once.
      */
     async createStack(spec: StackSpec): Promise<Record<string, string>> {
         const config = stackFileWithoutSecrets(spec.file, spec.overrides);
+        const reference = (config[fullKey("edge")] as { stack?: string } | undefined)?.stack;
+        const host = reference?.startsWith(`organization/${PROJECT}/`) ? reference.split("/")[2] : undefined;
+        if (host !== undefined && !this.stacks.has(host)) await this.createHostStack(host);
         fs.writeFileSync(path.join(this.workDir, `Pulumi.${spec.name}.yaml`), toYaml({ config }));
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName: spec.name, projectName: PROJECT, program },
@@ -178,6 +185,14 @@ export class Sandbox {
         await stack.setAllConfig(Object.fromEntries(Object.entries(secrets).map(([k, v]) => [fullKey(k), { value: v, secret: true }])));
         this.stacks.set(spec.name, stack);
         return secrets;
+    }
+
+    /** Creates the host stack `name` from the shipped `Pulumi.<name>.yaml` and brings it up; fails the test if the up fails. */
+    async createHostStack(name: string): Promise<void> {
+        const { sshPrivateKey, alertWebhookUrl } = defaultSecrets();
+        await this.createStack({ name, file: path.join(ROOT, `Pulumi.${name}.yaml`), secrets: { sshPrivateKey, alertWebhookUrl } });
+        const up = await this.up(name);
+        if (!up.ok) throw new Error(`the host stack ${name} did not come up: ${explain(up)}`);
     }
 
     /** Sets plain config values of a stack (`pulumi config set --path`), e.g. a new image. */

@@ -304,12 +304,14 @@ describe("provider stand-ins", () => {
             });
         });
 
-        it("has a rule for every custom resource type of both shipped stacks", async function () {
+        it("has a rule for every custom resource type of the shipped stacks", async function () {
             this.timeout(120000);
-            for (const stack of ["staging", "production"] as const) {
+            for (const stack of ["staging", "production", "vps1"] as const) {
                 const run = await synthShippedStack(stack);
                 assert.equal(run.code, 0, run.stderr);
-                const types = new Set(run.result!.resources.map((r) => r.type).filter((t) => !t.startsWith("vps:") && !t.startsWith("pulumi:providers:")));
+                // A StackReference is the engine's own read of another stack: no provider serves it.
+                const own = (t: string) => t.startsWith("vps:") || t.startsWith("pulumi:providers:") || t === "pulumi:pulumi:StackReference";
+                const types = new Set(run.result!.resources.map((r) => r.type).filter((t) => !own(t)));
                 assert.deepEqual([...types].filter((t) => !RULES[t]), [], `${stack}: types without a stand-in rule`);
             }
         });

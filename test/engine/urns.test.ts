@@ -10,7 +10,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { SynthResource } from "../../tools/synth/synthesize";
-import { synthShippedStack } from "../helpers/synth";
+import { selfContainedStackFile, synthSelfContained } from "../helpers/synth";
 import { needCommand } from "../helpers/tools";
 import { PULUMI_CLI, PULUMI_CLI_INSTALL } from "./cli";
 import { describeMutations } from "./expect";
@@ -42,12 +42,13 @@ describe("engine: URNs and the aliases of the layout change", function () {
 
     before(async function () {
         needCommand(this, PULUMI_CLI, PULUMI_CLI_INSTALL);
-        const run = await synthShippedStack("staging");
+        // The fixture is of a self-contained staging (a proxy of its own, before the host stack).
+        const run = await synthSelfContained("staging");
         assert.equal(run.code, 0, run.stderr);
         synth = run.result!.resources;
         previous = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "urns-before-layout", "staging.json"), "utf8")).resources;
         sandbox = Sandbox.create("urns");
-        await sandbox.createStack({ name: "staging", file: path.join(ROOT, "Pulumi.staging.yaml"), overrides: { "backupStorage.adoptExisting": false } });
+        await sandbox.createStack({ name: "staging", file: selfContainedStackFile("staging"), overrides: { "backupStorage.adoptExisting": false } });
         const up = await sandbox.up("staging");
         assert.ok(up.ok, explain(up));
     });

@@ -7,6 +7,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { SynthResult } from "../../tools/synth/synthesize";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -55,9 +56,38 @@ function withOut(label: string, args: string[]): Promise<SynthRun> {
 const shipped = new Map<string, Promise<SynthRun>>();
 
 /** `npm run synth -- --stack <stack> --out <tmp>` for a shipped stack, once per mocha run. */
-export function synthShippedStack(stack: "staging" | "production"): Promise<SynthRun> {
+export function synthShippedStack(stack: "staging" | "production" | "vps1"): Promise<SynthRun> {
     if (!shipped.has(stack)) shipped.set(stack, withOut(`shipped-${stack}`, ["--stack", stack]));
     return shipped.get(stack)!;
+}
+
+/** The public address each shipped environment's own proxy bound before it attached to the host stack. */
+const SELF_CONTAINED_ADDRESS = { staging: "203.0.113.11", production: "203.0.113.10" } as const;
+
+/**
+ * A shipped environment's stack file made self-contained again (a proxy of its own, as before
+ * the host stack): its `edge` replaced by the host stack's `proxy` section on the address the
+ * environment's proxy bound. Written under a temporary directory as `Pulumi.<stack>.yaml`, so
+ * the synth names the stack the same.
+ */
+export function selfContainedStackFile(stack: "staging" | "production"): string {
+    const dir = path.join(synthTmp, "self-contained");
+    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    if (fs.existsSync(file)) return file;
+    const doc = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    const host = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.vps1.yaml"), "utf8"));
+    delete doc.config["vps-stacks:edge"];
+    doc.config["vps-stacks:proxy"] = { ...host.config["vps-stacks:proxy"], publicAddress: SELF_CONTAINED_ADDRESS[stack] };
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, toYaml(doc));
+    return file;
+}
+
+/** The synth of {@link selfContainedStackFile}, once per mocha run. */
+export function synthSelfContained(stack: "staging" | "production"): Promise<SynthRun> {
+    const key = `self-contained-${stack}`;
+    if (!shipped.has(key)) shipped.set(key, withOut(key, ["--config-file", selfContainedStackFile(stack)]));
+    return shipped.get(key)!;
 }
 
 /** The services fixture (issue 11: workers, replicas, volumes, release, routes), once per mocha run. */

@@ -8,9 +8,13 @@
  * needed, so it is the check a pull request gets without secrets, as `cdk synth` is for
  * the CDK.
  *
+ * A `pulumi.StackReference` (an environment's `edge.stack`) is answered with the outputs of the
+ * synth of the referenced stack's file in this repository (tools/synth/stack-references.ts).
+ *
  * Exit codes: 0 success; 1 invalid configuration (every bad key path is listed) or a
  * mandatory policy violation (the policy pack runs over the graph, see policies/synth-check.ts);
- * 2 bad arguments or unreadable stack file. User errors never print a stack trace.
+ * 2 bad arguments, an unreadable stack file, or a referenced stack without a stack file. User
+ * errors never print a stack trace.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
@@ -19,6 +23,7 @@ import { parseArgs } from "util";
 import { ConfigError } from "../../config/types";
 import { formatTree, readProjectName, readStackConfigFile, synthesize, SynthInputError } from "./synthesize";
 import { formatViolations, runPolicyPack } from "../../policies/synth-check";
+import { synthStackReferences } from "./stack-references";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: npm run synth -- (--stack <name> | --config-file <Pulumi.<stack>.yaml>) [--out <file.json>] [--quiet]";
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     let result;
     try {
-        result = await synthesize(path.join(ROOT, "program", "index"), stackConfig);
+        result = await synthesize(path.join(ROOT, "program", "index"), stackConfig, synthStackReferences(project, file));
     } catch (err) {
         if (err instanceof ConfigError || pulumi.RunError.isInstance(err)) fail(1, (err as Error).message);
         throw err;

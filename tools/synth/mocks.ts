@@ -58,14 +58,43 @@ export interface RecordedResource {
     id: string;
 }
 
+/**
+ * The outputs of the stack a `pulumi.StackReference` names (`<org>/<project>/<stack>`); the
+ * offline synth resolves them by synthesizing that stack's file (tools/synth/stack-references.ts).
+ */
+export type StackOutputsResolver = (stack: string) => Promise<Record<string, unknown>>;
+
+/** The type token of a stack reference, which the SDK reads as a resource of that type. */
+export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
+
 /** Mocks that record every resource; `resources` grows as the program runs. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: RecordedResource[] = [];
+    /** Why a stack reference could not be resolved, by stack name: the synth reports them after the run. */
+    readonly referenceErrors = new Map<string, Error>();
 
-    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+    /** @param stackOutputs resolves a StackReference; without one, a reference is an error the synth reports. */
+    constructor(private readonly stackOutputs?: StackOutputsResolver) {}
+
+    async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, any> }> {
+        if (args.type === STACK_REFERENCE_TYPE) return this.stackReference(args);
         const id = `${args.name}-id`;
         this.resources.push({ type: args.type, name: args.name, inputs: args.inputs, id });
         return { id, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
+    }
+
+    /** A StackReference is read, not created: its state is the referenced stack's outputs. */
+    private async stackReference(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, any> }> {
+        const stack = String(args.inputs.name ?? args.name);
+        this.resources.push({ type: args.type, name: args.name, inputs: args.inputs, id: stack });
+        let outputs: Record<string, unknown> = {};
+        try {
+            if (!this.stackOutputs) throw new Error(`no outputs are known for the stack reference "${stack}"`);
+            outputs = await this.stackOutputs(stack);
+        } catch (err) {
+            this.referenceErrors.set(stack, err as Error);
+        }
+        return { id: stack, state: { name: stack, outputs, secretOutputNames: [] } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {

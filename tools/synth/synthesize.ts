@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { RecordingMocks, setEngineMocks } from "./mocks";
+import { RecordingMocks, setEngineMocks, StackOutputsResolver } from "./mocks";
 
 /**
  * The string every secret value is replaced with in the synth's output; a secret
@@ -228,12 +228,26 @@ async function aliasUrns(c: Captured): Promise<string[]> {
  * Runs `programModule` (a path to require) under mocks with `stackConfig` and returns the
  * resource graph. The program runs once per process: Node caches modules.
  *
- * @throws whatever the program throws (a config error is a `pulumi.RunError`).
+ * @param stackOutputs answers the program's StackReferences (tools/synth/stack-references.ts)
+ * @throws whatever the program throws (a config error is a `pulumi.RunError`); the error of a
+ *   StackReference that could not be resolved (a SynthInputError for a missing stack file).
  */
-export async function synthesize(programModule: string, stackConfig: StackConfig): Promise<SynthResult> {
+export async function synthesize(programModule: string, stackConfig: StackConfig, stackOutputs?: StackOutputsResolver): Promise<SynthResult> {
     pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
-    await setEngineMocks(new RecordingMocks(), stackConfig.project, stackConfig.stack);
+    const mocks = new RecordingMocks(stackOutputs);
+    await setEngineMocks(mocks, stackConfig.project, stackConfig.stack);
 
+    try {
+        return await run(programModule, stackConfig);
+    } catch (err) {
+        // A reference that could not be resolved leaves its outputs empty, and the program fails
+        // on them: the reference's own error is the cause to report.
+        for (const referenceError of mocks.referenceErrors.values()) throw referenceError;
+        throw err;
+    }
+}
+
+async function run(programModule: string, stackConfig: StackConfig): Promise<SynthResult> {
     const captured: Captured[] = [];
     let programError: unknown;
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { S3Server } from "./s3-server";
-import { LOOPBACK_WEBHOOK, ScriptResult, runScript, scripts } from "./s3-scripts";
+import { LOOPBACK_WEBHOOK, RUN_LOCK_DIR, ScriptResult, runScript, scripts } from "./s3-scripts";
 import { WebhookReceiver } from "./webhook-receiver";
 import { createDatabase, databaseExists, dropDatabase, pgEnv, pgUser, psql, seedShop, uniqueDatabase } from "./postgres";
 
@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function startJob(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<ScriptResult> } {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|RCLONE_|STATE_DIRECTORY$|HC_)/.test(k)));
-    const child = spawn(script, args, { env: { ...base, ...LOOPBACK_WEBHOOK, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(script, args, { env: { ...base, ...LOOPBACK_WEBHOOK, JOB_LOCK_DIR: RUN_LOCK_DIR, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));

@@ -16,6 +16,9 @@ export const scripts = {
     restoreCheck: path.join(scriptsDir, "restore-check.sh"),
     healthCheck: path.join(scriptsDir, "health-check.sh"),
     notify: path.join(scriptsDir, "notify.sh"),
+    imagePrune: path.join(scriptsDir, "image-prune.sh"),
+    diskUsage: path.join(scriptsDir, "disk-usage.sh"),
+    edgeCheck: path.join(scriptsDir, "edge-check.sh"),
 };
 
 /**
@@ -24,6 +27,15 @@ export const scripts = {
  */
 export const LOOPBACK_WEBHOOK = { ALERT_WEBHOOK_ALLOW_HTTP_LOOPBACK: "1" };
 
+/**
+ * This test process's own directory for the jobs' run locks (JOB_LOCK_DIR), unless a test sets
+ * one: test runs of other checkouts on the same machine back up to the same test targets, and
+ * a lock in the shared /run/lock made each skip the other's runs ("another backup ... has been
+ * running"). Runs of one process still contend for it, as on a VPS.
+ */
+export const RUN_LOCK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "vps-job-locks-"));
+process.on("exit", () => fs.rmSync(RUN_LOCK_DIR, { recursive: true, force: true }));
+
 export interface ScriptResult {
     code: number;
     stdout: string;
@@ -31,7 +43,7 @@ export interface ScriptResult {
 }
 
 // Variables of the scripts that must come from the test only, never from the caller's shell.
-const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$|HC_|JOB_LOCK_DIR$|VPS_JOBS_)/;
+const OWN = /^(S3_|BACKUP_|ALERT_|DB_ACCESS$|REDIS_|RESTORE_CHECK_|MAX_BACKUP_AGE_HOURS$|RCLONE_|STATE_DIRECTORY$|HC_|JOB_LOCK_DIR$|VPS_JOBS_|PRUNE_|DISK_|EDGE_|DOCKER$)/;
 
 /**
  * A PATH directory whose `awk` is mawk, Debian's default awk and so the VPS's (this machine's
@@ -57,7 +69,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
         execFile(
             script,
             args,
-            { env: { ...base, ...(vpsAwkDir ? { PATH: `${vpsAwkDir}:${base.PATH}` } : {}), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+            { env: { ...base, JOB_LOCK_DIR: RUN_LOCK_DIR, ...(vpsAwkDir ? { PATH: `${vpsAwkDir}:${base.PATH}` } : {}), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
             (error, stdout, stderr) => {
                 const code = error ? (typeof (error as any).code === "number" ? (error as any).code : -1) : 0;
                 resolve({ code, stdout, stderr });
