@@ -69,6 +69,8 @@ export interface MonitoringArgs {
         /** The proxy's TLS entrypoint and certificate resolver (the host's proxy's names). */
         readonly entrypoint?: string;
         readonly certResolver?: string;
+        /** The host stack whose proxy routes Grafana (its `vps.edge` label). */
+        readonly edge?: string;
     };
     readonly thresholds: AlertThresholds;
     /** Where notifications go, and after how long a firing group is notified again. */
@@ -293,6 +295,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     network: args.edgeNetwork,
                     ...(args.grafana.entrypoint !== undefined && { entrypoint: args.grafana.entrypoint }),
                     ...(args.grafana.certResolver !== undefined && { certResolver: args.grafana.certResolver }),
+                    ...(args.grafana.edge !== undefined && { edge: args.grafana.edge }),
                     // The proxy asks for a password first (the services' basic-auth middleware, <router>-auth).
                     middlewares: { basicAuthUsers: args.grafana.basicAuthUsers },
                 },
