@@ -19,7 +19,7 @@ import { EnvironmentConfig } from "../config/types";
 
 /** Where the host stack's monitoring runs. */
 export interface MonitoringHost {
-    /** The host stack, as its components take an owner, and its name (the `vps` label of every series). */
+    /** The host stack, as its components take an owner, and its name (the `vps` label of every series, and the `vps.edge` its proxy routes Grafana by). */
     readonly owner: MonitoringOwner;
     readonly vps: string;
     readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
@@ -68,6 +68,7 @@ export function buildMonitoring(name: string, m: MonitoringConfig | undefined, h
                 basicAuthUsers: m.basicAuthUsers,
                 entrypoint: host.entrypoint,
                 certResolver: host.certResolver,
+                edge: host.vps,
             },
             thresholds: alertThresholds(m.thresholds, m.errorRate),
             alerts: host.alerts,
