@@ -233,4 +233,11 @@ describe("host stack: an attached environment under mocks takes every edge value
         assert.match(edgeOutputsProblem("s", { name: "x" })!, /lacks network, entrypoint, certResolver, publicAddress, acmeCaServer/);
         assert.equal(pulumi.RunError.isInstance(new pulumi.RunError("x")), true);
     });
+
+    it("fails the deployment, naming edge.stack, when the host stack does not export its monitoring directory yet", async () => {
+        const { monitoringDirProblem } = await import("../compose/edge");
+        assert.match(monitoringDirProblem("acme/vps-stacks/vps1", undefined)!, /edge\.stack "acme\/vps-stacks\/vps1" has no "monitoringDir" output: update the host stack \(pulumi up --stack acme\/vps-stacks\/vps1\) first/);
+        assert.equal(monitoringDirProblem("s", "/srv/vps1/monitoring"), undefined);
+        assert.ok(monitoringDirProblem("s", "monitoring"), "a relative directory is refused");
+    });
 });
