@@ -174,3 +174,52 @@ export function letsEncryptDirectory(url: string): "production" | "staging" | un
     if (!m) return undefined;
     return m[1] ? "staging" : "production";
 }
+
+// ---------------------------------------------------------------------------------------
+// Monitoring files on the VPS
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Where the host stack's monitoring keeps its files on the VPS, relative to its directory
+ * (`<host deployDir>/monitoring`): the configuration the Monitoring component writes, the
+ * file-based service discovery files and the dashboard each environment writes, and
+ * node-exporter's textfile directory, where the jobs write their metrics.
+ */
+export const MONITORING_PATHS = {
+    prometheusConfig: "prometheus/prometheus.yml",
+    rules: "prometheus/rules/vps-stacks.yml",
+    targets: "prometheus/targets",
+    alertmanagerConfig: "alertmanager/alertmanager.yml",
+    blackboxConfig: "blackbox/blackbox.yml",
+    grafanaProvisioning: "grafana/provisioning",
+    grafanaDashboards: "grafana/dashboards",
+    /** Each environment's own dashboard, under the provisioned dashboards (Grafana reads subfolders). */
+    environmentDashboards: "grafana/dashboards/environments",
+    textfile: "textfile",
+} as const;
+
+/** The host stack's monitoring directory on the VPS: `<deployDir>/monitoring`. */
+export function monitoringDir(deployDir: string): string {
+    return `${deployDir.replace(/\/+$/, "")}/monitoring`;
+}
+
+/** What an environment publishes for the host's Prometheus: probe targets (public URLs) and scrape targets (services' metrics). */
+export type TargetKind = "probe" | "scrape";
+
+/** `<app>-<env>-<kind>.json`: an environment's file-based service discovery file in the targets directory. */
+export function targetsFileName(env: EnvironmentName, kind: TargetKind): string {
+    return `${namePrefix(env)}-${kind}.json`;
+}
+
+/** `<app>-<env>.json`: an environment's own Grafana dashboard in the environments' dashboards directory. */
+export function dashboardFileName(env: EnvironmentName): string {
+    return `${namePrefix(env)}.json`;
+}
+
+/** What writes a metrics file into node-exporter's textfile directory. */
+export type MetricsSource = "backup" | "health-check" | "expectations";
+
+/** `<app>-<env>-<source>.prom`: an environment's metrics file in the textfile directory (node-exporter reads only `*.prom`). */
+export function metricsFileName(env: EnvironmentName, source: MetricsSource): string {
+    return `${namePrefix(env)}-${source}.prom`;
+}

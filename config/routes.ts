@@ -106,3 +106,26 @@ export function basicAuthProblem(text: string): string | undefined {
     const dup = names.find((x, i) => names.indexOf(x) !== i);
     return dup ? `lists the user "${dup}" twice` : undefined;
 }
+
+/** A public URL an environment answers on, and what it answers when it is up. */
+export interface PublicHealthUrl {
+    readonly service: string;
+    readonly url: string;
+    /** 200, or 401 behind the proxy's basic auth. */
+    readonly expectStatus: 200 | 401;
+}
+
+/**
+ * The URLs the health-check job checks and the host's blackbox-exporter probes: each host entry
+ * of a service with `healthPath`, at that path. A host entry may carry a path prefix
+ * (api.example.com/v1): the URL is under it. Behind basic auth the proxy answers 401 to a
+ * request without credentials, which proves the router and a healthy server are there (with
+ * none, Traefik drops the router: 404).
+ */
+export function publicHealthUrls(services: Record<string, { hosts: string[]; healthPath?: string; routes?: { basicAuthUsers?: unknown } }>): PublicHealthUrl[] {
+    return Object.entries(services).flatMap(([service, svc]) =>
+        svc.healthPath === undefined
+            ? []
+            : svc.hosts.map((host): PublicHealthUrl => ({ service, url: `https://${host}${svc.healthPath}`, expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200 })),
+    );
+}

@@ -8,6 +8,7 @@ import { CONTAINER_RESTART, DATA_SERVICE_CPUS, HEALTH_TIMEOUT_SECONDS, SERVICE_C
 import { durationNanos } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
+import { metricsSchema } from "./monitoring";
 import { parseReferences, referencedKeys, resolveReferences } from "./references";
 import { splitHostEntry } from "../components/naming";
 import { basicAuthProblem, hostEntry, RoutesSection, routesSchema } from "./routes";
@@ -141,6 +142,8 @@ const serviceSchema = z.strictObject({
     healthTimeoutSeconds,
     logs: logRotation,
     readOnlyRootFilesystem: z.boolean().default(false),
+    /** Prometheus metrics the service answers, which the host's monitoring scrapes (config/monitoring.ts). */
+    metrics: metricsSchema.optional(),
 });
 
 /** One `services.<name>` entry, parsed. */
