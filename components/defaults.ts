@@ -101,6 +101,62 @@ export const HEALTH_CHECK = {
 export const ALERTS = { format: "discord", reminderMinutes: 240 } as const;
 
 // ---------------------------------------------------------------------------------------
+// Monitoring (a host stack's `monitoring` section)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Prometheus: scrape and evaluate every 15 s (a probe failure is seen within 30 s, well inside
+ * the 2-minute ServerDown window), keep 30 days of samples but never more than 4 GB (a small
+ * VPS disk; the disk alert fires at 80 %), 512 MiB and half a CPU.
+ */
+export const PROMETHEUS = { scrapeInterval: "15s", evaluationInterval: "15s", retentionTime: "30d", retentionSize: "4GB", memoryMb: 512, cpus: 0.5 } as const;
+
+/** Memory (MiB) and CPU limits of the other monitoring containers: measured idle use times about four. */
+export const MONITORING_LIMITS = {
+    alertmanager: { memoryMb: 64, cpus: 0.25 },
+    grafana: { memoryMb: 256, cpus: 0.5 },
+    nodeExporter: { memoryMb: 64, cpus: 0.25 },
+    blackboxExporter: { memoryMb: 64, cpus: 0.25 },
+} as const;
+
+/**
+ * Alert thresholds, the ones the setups this product replaces use: a public URL down for 2
+ * minutes (ServerDown, and ServerUp when it answers again), more than 5 % of a service's
+ * requests answered 5xx for 5 minutes, a file system over 80 % full for 5 minutes, less than
+ * 10 % memory available for 5 minutes, a container restarted more than 3 times in 15 minutes,
+ * the health-check job failing for 3 minutes or silent for 10, the host's node exporter
+ * unreachable for 2 minutes (HostDown, which silences the alerts of the services on it).
+ */
+export const MONITORING_THRESHOLDS = {
+    serverDownMinutes: 2,
+    errorRatePercent: 5,
+    errorRateMinutes: 5,
+    diskUsedPercent: 80,
+    diskMinutes: 5,
+    memoryAvailablePercent: 10,
+    memoryMinutes: 5,
+    containerRestarts: 3,
+    containerRestartWindowMinutes: 15,
+    healthCheckFailingMinutes: 3,
+    healthCheckStaleMinutes: 10,
+    hostDownMinutes: 2,
+} as const;
+
+/** The request counter the 5xx ratio is computed from, and its status-code label (Prometheus client libraries' convention). */
+export const ERROR_RATE_METRIC = { metric: "http_requests_total", statusLabel: "code" } as const;
+
+/**
+ * Alertmanager grouping: wait 30 s for related alerts before the first notification, then at
+ * most one update per group every 5 minutes; a firing group is re-sent every
+ * `alerts.reminderMinutes` ({@link ALERTS}), like the jobs' reminders.
+ */
+export const ALERT_GROUPING = { groupWaitSeconds: 30, groupIntervalMinutes: 5 } as const;
+
+/** Grafana's admin user, and the path a scraped service answers metrics on by default. */
+export const GRAFANA_ADMIN_USER = "admin";
+export const METRICS_PATH = "/metrics";
+
+// ---------------------------------------------------------------------------------------
 // Scheduled jobs (systemd)
 // ---------------------------------------------------------------------------------------
 

@@ -185,6 +185,16 @@ export const IAM_PATH = "/vps-stacks/";
 // DNS and certificate authorities
 // ---------------------------------------------------------------------------------------
 
+/**
+ * A routed host entry (`services.<name>.hosts[]`) split into its host name and its path
+ * prefix: `api.example.com/v1` → `{ host: "api.example.com", path: "/v1" }`; `path` is ""
+ * when the entry has no "/". Validation is the config's (config/routes.ts).
+ */
+export function splitHostEntry(entry: string): { host: string; path: string } {
+    const i = entry.indexOf("/");
+    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
+}
+
 /** Whether `host` is the zone apex or a name inside the zone. */
 export function isInZone(host: string, zone: string): boolean {
     return host === zone || host.endsWith(`.${zone}`);
@@ -201,4 +211,53 @@ export function letsEncryptDirectory(url: string): "production" | "staging" | un
     const m = /^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\//.exec(url);
     if (!m) return undefined;
     return m[1] ? "staging" : "production";
+}
+
+// ---------------------------------------------------------------------------------------
+// Monitoring files on the VPS
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Where the host stack's monitoring keeps its files on the VPS, relative to its directory
+ * (`<host deployDir>/monitoring`): the configuration the Monitoring component writes, the
+ * file-based service discovery files and the dashboard each environment writes, and
+ * node-exporter's textfile directory, where the jobs write their metrics.
+ */
+export const MONITORING_PATHS = {
+    prometheusConfig: "prometheus/prometheus.yml",
+    rules: "prometheus/rules/vps-stacks.yml",
+    targets: "prometheus/targets",
+    alertmanagerConfig: "alertmanager/alertmanager.yml",
+    blackboxConfig: "blackbox/blackbox.yml",
+    grafanaProvisioning: "grafana/provisioning",
+    grafanaDashboards: "grafana/dashboards",
+    /** Each environment's own dashboard, under the provisioned dashboards (Grafana reads subfolders). */
+    environmentDashboards: "grafana/dashboards/environments",
+    textfile: "textfile",
+} as const;
+
+/** The host stack's monitoring directory on the VPS: `<deployDir>/monitoring`. */
+export function monitoringDir(deployDir: string): string {
+    return `${deployDir.replace(/\/+$/, "")}/monitoring`;
+}
+
+/** What an environment publishes for the host's Prometheus: probe targets (public URLs) and scrape targets (services' metrics). */
+export type TargetKind = "probe" | "scrape";
+
+/** `<app>-<env>-<kind>.json`: an environment's file-based service discovery file in the targets directory. */
+export function targetsFileName(env: EnvironmentName, kind: TargetKind): string {
+    return `${namePrefix(env)}-${kind}.json`;
+}
+
+/** `<app>-<env>.json`: an environment's own Grafana dashboard in the environments' dashboards directory. */
+export function dashboardFileName(env: EnvironmentName): string {
+    return `${namePrefix(env)}.json`;
+}
+
+/** What writes a metrics file into node-exporter's textfile directory. */
+export type MetricsSource = "backup" | "health-check" | "expectations";
+
+/** `<app>-<env>-<source>.prom`: an environment's metrics file in the textfile directory (node-exporter reads only `*.prom`). */
+export function metricsFileName(env: EnvironmentName, source: MetricsSource): string {
+    return `${namePrefix(env)}-${source}.prom`;
 }

@@ -37,7 +37,15 @@ export function edgeOutputsProblem(stack: string, value: unknown): string | unde
 export type AttachedEdge = { [K in keyof EdgeOutputs]: pulumi.Output<string> } & {
     /** The CAA issuer of the host's ACME directory (undefined when it is not Let's Encrypt: dns.caaIssuer must say). */
     caaIssuer: pulumi.Output<string | undefined>;
+    /** The host stack's monitoring directory (its `monitoringDir` output), where the environment publishes its targets. */
+    monitoringDir: pulumi.Output<string>;
 };
+
+/** Why a stack's `monitoringDir` output cannot be a monitoring directory, or undefined. */
+export function monitoringDirProblem(stack: string, value: unknown): string | undefined {
+    if (typeof value === "string" && value.startsWith("/")) return undefined;
+    return `edge.stack "${stack}" has no "monitoringDir" output: update the host stack (pulumi up --stack ${stack}) first`;
+}
 
 /**
  * Reads the host stack's `edge` output through a `pulumi.StackReference` named `<name>`;
@@ -60,5 +68,10 @@ export function attachToEdge(name: string, stack: string, opts: pulumi.CustomRes
         publicAddress: field("publicAddress"),
         acmeCaServer: field("acmeCaServer"),
         caaIssuer: edge.apply((e) => caaIssuerForAcme(e.acmeCaServer)),
+        monitoringDir: reference.getOutput("monitoringDir").apply((value) => {
+            const problem = monitoringDirProblem(stack, value);
+            if (problem) throw new pulumi.RunError(problem);
+            return value as string;
+        }),
     };
 }

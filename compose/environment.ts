@@ -15,13 +15,13 @@ import { PitrRepository } from "../components/cloud/pitr-repository";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
-import { namePrefix } from "../components/naming";
+import { MONITORING_PATHS, namePrefix, splitHostEntry } from "../components/naming";
 import { dependencyOrder } from "../config/dependency-order";
-import { splitHostEntry } from "../config/routes";
 import { durationNanos } from "../components/docker/docker-forms";
 import { EnvironmentConfig } from "../config/types";
 import { attachToEdge } from "./edge";
 import { buildJobs } from "./jobs";
+import { publishMonitoringTargets } from "./monitoring";
 import { vpsHost } from "./vps-host";
 
 /** What a person needs after `pulumi up` (exported as stack outputs). */
@@ -270,14 +270,20 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
         : undefined;
 
     const backupTarget: BackupTarget | undefined = storage?.target;
-    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy?.service, services, backupTarget });
+    // Attached to a host stack, the environment is watched by the host's monitoring: its jobs
+    // report to node-exporter's textfile directory, and it publishes its targets.
+    const metricsDir = attached && pulumi.interpolate`${attached.monitoringDir}/${MONITORING_PATHS.textfile}`;
+    const jobs = buildJobs(cfg, { host, postgres, redis, proxy: proxy?.service, services, backupTarget, metricsDir });
+    const monitoringTargets = attached
+        ? publishMonitoringTargets(cfg, { connection: host.connection, sudo: host.sudo, monitoringDir: attached.monitoringDir, services, backups: jobs.backup !== undefined }, onHost)
+        : undefined;
 
     // With protected data (production), an accidental `pulumi destroy` must delete nothing,
     // not the whole service before it stops at the protected volumes: see DestroyGuard.
     if (cfg.protectData) {
         const covers: (pulumi.Resource | undefined)[] = [
             ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, pitrRepository],
-            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck, jobs.pitr],
+            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck, jobs.pitr, monitoringTargets],
         ];
         new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
     }

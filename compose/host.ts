@@ -10,10 +10,11 @@ import { DiskUsageCheck } from "../components/jobs/disk-usage-check";
 import { EdgeCheck } from "../components/jobs/edge-check";
 import { ImagePruneJob } from "../components/jobs/image-prune-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
-import { TRAEFIK_NAMES } from "../components/naming";
+import { monitoringDir, TRAEFIK_NAMES } from "../components/naming";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { HostStackConfig } from "../config/host-stack";
 import { EdgeOutputs } from "./edge";
+import { buildMonitoring } from "./monitoring";
 import { vpsHost } from "./vps-host";
 
 /** What a person (and every attached environment, through `edge`) needs after `pulumi up` of a host stack. */
@@ -26,6 +27,14 @@ export interface HostOutputs {
     proxyContainer: pulumi.Output<string>;
     /** systemd timers of the host's jobs. */
     jobTimers: string[];
+    /**
+     * The host's monitoring directory, `<deployDir>/monitoring`, where attached environments
+     * publish their targets and their jobs' metrics (with or without the monitoring section:
+     * switching it on later needs no environment to be updated).
+     */
+    monitoringDir: string;
+    /** Grafana's URL; undefined without monitoring. */
+    grafanaUrl?: string;
 }
 
 /** Builds every resource of a host stack from its configuration. */
@@ -72,12 +81,28 @@ export function buildHost(cfg: HostStackConfig): HostOutputs {
         ),
     ];
 
-    // Monitoring (issue 13) lands here: one Monitoring component per VPS, on its own network
-    // and on `edge` (Grafana routed by this proxy), added to the guard's `covers` below and to
-    // the outputs.
+    // One monitoring per VPS, watching every environment attached to it: on its own network,
+    // Prometheus and Grafana also on the edge (Grafana routed by this proxy, behind its basic auth).
+    const monitoring = buildMonitoring(
+        `${name}-monitoring`,
+        cfg.monitoring,
+        {
+            owner: { host: name },
+            vps: name,
+            connection: host.connection,
+            sudo: host.sudo,
+            deployDir: cfg.host.deployDir,
+            edgeNetwork: edge.network.name,
+            protectData: cfg.protectData,
+            alerts: { format: cfg.alerts.format, reminderMinutes: cfg.alerts.reminderMinutes, webhookUrl: cfg.alerts.webhookUrl },
+            entrypoint: TRAEFIK_NAMES.entrypoint,
+            certResolver: TRAEFIK_NAMES.certResolver,
+        },
+        onHost,
+    );
 
     // A host stack with protectData is never destroyed by accident: see DestroyGuard.
-    if (cfg.protectData) new DestroyGuard(`${name}-destroy-guard`, { covers: [host, edge, proxy, ...jobs] });
+    if (cfg.protectData) new DestroyGuard(`${name}-destroy-guard`, { covers: [host, edge, proxy, ...jobs, ...(monitoring ? [monitoring] : [])] });
 
     return {
         edge: {
@@ -88,8 +113,10 @@ export function buildHost(cfg: HostStackConfig): HostOutputs {
             publicAddress: cfg.proxy.publicAddress,
             acmeCaServer: cfg.proxy.acmeCaServer,
         },
-        dataVolumeNames: [proxy.acme.volumeName],
+        dataVolumeNames: [proxy.acme.volumeName, ...(monitoring?.volumes.map((v) => v.volumeName) ?? [])],
         proxyContainer: proxy.service.containerName,
         jobTimers: jobs.map((j) => j.timerName),
+        monitoringDir: monitoringDir(cfg.host.deployDir),
+        grafanaUrl: monitoring?.grafanaUrl,
     };
 }

@@ -14,6 +14,7 @@ import { RestoreCheck } from "../components/jobs/restore-check";
 import { Service } from "../components/docker/service";
 import { VpsHost } from "../components/docker/vps-host";
 import { namePrefix } from "../components/naming";
+import { publicHealthUrls } from "../config/routes";
 import { EnvironmentConfig } from "../config/types";
 
 /** What the jobs act on. */
@@ -26,6 +27,8 @@ export interface JobTargets {
     services: Record<string, Service>;
     /** Where backups go; without one the environment gets no backup job (and the policy pack says so). */
     backupTarget?: BackupTarget;
+    /** The host's monitoring's textfile directory, where the backup and health-check jobs report how they went; none: they report nothing. */
+    metricsDir?: pulumi.Input<string>;
 }
 
 /** The jobs of one environment. */
@@ -78,6 +81,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
                 volumes: serviceVolumes,
                 redisPassword: cfg.redis?.password,
                 target: t.backupTarget,
+                metricsDir: t.metricsDir,
                 dependsOn: [...dataContainers, ...volumeWriters],
             },
             opts,
@@ -108,18 +112,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
     // Every replica's Docker health; a URL's failure restarts the first replica (the others
     // are judged, and restarted, by their own health).
     const appContainers = Object.values(t.services).flatMap((s) => s.containerNames);
-    const urls = Object.entries(cfg.services).flatMap(([name, svc]) =>
-        svc.healthPath === undefined
-            ? []
-            : // A host entry may carry a path prefix (api.example.com/v1): the URL is under it. Behind
-              // basic auth the proxy answers 401 to a probe without credentials, which proves the
-              // router and a healthy server are there (with none, Traefik drops the router: 404).
-              svc.hosts.map((host) => ({
-                  url: `https://${host}${svc.healthPath}`,
-                  expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200,
-                  container: t.services[name].containerName,
-              })),
-    );
+    const urls = publicHealthUrls(cfg.services).map((u) => ({ url: u.url, expectStatus: u.expectStatus, container: t.services[u.service].containerName }));
     const healthCheck = new HealthCheckJob(
         `${prefix}-health-check`,
         {
@@ -132,6 +125,7 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
             restartWaitSeconds: cfg.healthCheck.restartWaitSeconds,
             restartBudgetPerHour: cfg.healthCheck.restartBudgetPerHour,
             insecureTls: cfg.healthCheck.insecureTls,
+            metricsDir: t.metricsDir,
             dependsOn: [...dataContainers, ...Object.values(t.services).flatMap((s) => s.containers), ...(t.proxy ? [t.proxy.container] : [])],
         },
         opts,

@@ -2,10 +2,9 @@
  * The Cloudflare DNS records of the environment's public hosts (`dns`).
  */
 import { z } from "zod";
-import { isInZone, letsEncryptDirectory } from "../components/naming";
+import { isInZone, letsEncryptDirectory, splitHostEntry } from "../components/naming";
 import { ConfigIssue, keyPath } from "./types";
 import { CrossFieldCheck, hostname, ipv4, list, record } from "./values";
-import { splitHostEntry } from "./routes";
 
 /** Loose IPv6 check (hex groups and "::"); Cloudflare validates the address itself. */
 const IPV6 = /^(?=.*:)[0-9a-fA-F:]{2,39}$/;

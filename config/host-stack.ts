@@ -10,6 +10,7 @@ import { alertsSchema, alertWebhookChecks, AlertsSection } from "./jobs";
 import { decode, dedupe, secretKeyChecks, zodIssues } from "./parse";
 import { proxyChecks, proxySchema, ProxySection } from "./proxy";
 import { HostSection, hostSchema, registryChecks, registryLookupHost, registrySchema } from "./host";
+import { GRAFANA_PASSWORD_KEY, MonitoringConfig, monitoringChecks, monitoringConfig, monitoringSchema } from "./monitoring";
 import { ConfigError, RawStackConfig } from "./types";
 import { calendar, CrossFieldCheck, list, record, resourceName } from "./values";
 
@@ -59,8 +60,11 @@ const hostStackSchema = z.strictObject({
     proxy: proxySchema,
     alerts: alertsSchema,
     jobs: hostJobsSchema,
+    /** Prometheus, Alertmanager, Grafana and the exporters for every environment on the VPS (config/monitoring.ts). Absent: none. */
+    monitoring: monitoringSchema.optional(),
     sshPrivateKey: z.string(),
     alertWebhookUrl: z.string().optional(),
+    [GRAFANA_PASSWORD_KEY]: z.string().optional(),
 });
 
 /** Every top-level key of a host stack. */
@@ -70,7 +74,7 @@ export const HOST_CONFIG_KEYS: readonly string[] = Object.keys(hostStackSchema.s
 const hostProxyChecks: CrossFieldCheck = (raw, secretKeys) =>
     proxyChecks({ ...raw, healthCheck: { insecureTls: true } }, secretKeys);
 
-const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [hostProxyChecks, registryChecks, secretKeyChecks, alertWebhookChecks];
+const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [hostProxyChecks, registryChecks, secretKeyChecks, alertWebhookChecks, monitoringChecks];
 
 /** The whole host stack, typed and defaulted. */
 export interface HostStackConfig {
@@ -83,6 +87,8 @@ export interface HostStackConfig {
     proxy: ProxySection;
     alerts: AlertsSection & { webhookUrl?: pulumi.Output<string> };
     jobs: HostJobsSection;
+    /** The monitoring section with its secrets; absent without the section or with it switched off. */
+    monitoring?: MonitoringConfig;
 }
 
 /**
@@ -93,8 +99,12 @@ export interface HostStackConfig {
 export function parseHostConfig(raw: RawStackConfig): HostStackConfig {
     const decoded: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw.values)) decoded[key] = decode(key, value);
-    // registries[].passwordKey may name any secret key, so that key is not "unknown".
-    const referenced = new Set(list(decoded.registries).map((r) => record(r).passwordKey).filter((k): k is string => typeof k === "string"));
+    // registries[].passwordKey and monitoring.grafana.basicAuth.usersKey may name any secret key, so that key is not "unknown".
+    const referenced = new Set(
+        [...list(decoded.registries).map((r) => record(r).passwordKey), record(record(record(decoded.monitoring).grafana).basicAuth).usersKey].filter(
+            (k): k is string => typeof k === "string",
+        ),
+    );
     const forSchema = Object.fromEntries(Object.entries(decoded).filter(([key]) => key in hostStackSchema.shape || !referenced.has(key)));
 
     const result = hostStackSchema.safeParse(forSchema, { reportInput: true });
@@ -112,5 +122,7 @@ export function parseHostConfig(raw: RawStackConfig): HostStackConfig {
         proxy: cfg.proxy,
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
         jobs: cfg.jobs,
+        // Switched off, it is as if absent (its checks, and its secrets, are skipped too).
+        monitoring: cfg.monitoring?.enabled ? monitoringConfig(cfg.monitoring, secret) : undefined,
     };
 }

@@ -5,18 +5,13 @@
  * a rate limit, a redirect, stripping the path prefix, and private paths the proxy refuses.
  */
 import { z } from "zod";
+import { splitHostEntry } from "../components/naming";
 import { duration } from "./values";
 
 /** A lower-case DNS host name, as `values.ts` `hostname` accepts it. */
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** A URL path prefix: "/" and segments of URL-safe characters, no trailing "/", no "." or ".." segment. */
 const PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
-
-/** A host entry split into its host name and its path prefix ("" for the whole host). */
-export function splitHostEntry(entry: string): { host: string; path: string } {
-    const i = entry.indexOf("/");
-    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
-}
 
 /** Why a URL path prefix is not one, or undefined. */
 export function pathProblem(path: string): string | undefined {
@@ -110,4 +105,27 @@ export function basicAuthProblem(text: string): string | undefined {
     const names = users.map((u) => u.user);
     const dup = names.find((x, i) => names.indexOf(x) !== i);
     return dup ? `lists the user "${dup}" twice` : undefined;
+}
+
+/** A public URL an environment answers on, and what it answers when it is up. */
+export interface PublicHealthUrl {
+    readonly service: string;
+    readonly url: string;
+    /** 200, or 401 behind the proxy's basic auth. */
+    readonly expectStatus: 200 | 401;
+}
+
+/**
+ * The URLs the health-check job checks and the host's blackbox-exporter probes: each host entry
+ * of a service with `healthPath`, at that path. A host entry may carry a path prefix
+ * (api.example.com/v1): the URL is under it. Behind basic auth the proxy answers 401 to a
+ * request without credentials, which proves the router and a healthy server are there (with
+ * none, Traefik drops the router: 404).
+ */
+export function publicHealthUrls(services: Record<string, { hosts: string[]; healthPath?: string; routes?: { basicAuthUsers?: unknown } }>): PublicHealthUrl[] {
+    return Object.entries(services).flatMap(([service, svc]) =>
+        svc.healthPath === undefined
+            ? []
+            : svc.hosts.map((host): PublicHealthUrl => ({ service, url: `https://${host}${svc.healthPath}`, expectStatus: svc.routes?.basicAuthUsers !== undefined ? 401 : 200 })),
+    );
 }

@@ -8,9 +8,11 @@ import { CONTAINER_RESTART, DATA_SERVICE_CPUS, HEALTH_TIMEOUT_SECONDS, SERVICE_C
 import { durationNanos } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
+import { metricsSchema } from "./monitoring";
 import { dataVolumeSchema, keptVolumesSchema, pitrSchema } from "./pitr";
 import { parseReferences, referencedKeys, resolveReferences } from "./references";
-import { basicAuthProblem, hostEntry, RoutesSection, routesSchema, splitHostEntry } from "./routes";
+import { splitHostEntry } from "../components/naming";
+import { basicAuthProblem, hostEntry, RoutesSection, routesSchema } from "./routes";
 import type { ConfigIssue } from "./types";
 import { cpus, CrossFieldCheck, duration, image, imageIssues, list, logRotation, memory, port, record, resourceName } from "./values";
 
@@ -141,6 +143,8 @@ const serviceSchema = z.strictObject({
     healthTimeoutSeconds,
     logs: logRotation,
     readOnlyRootFilesystem: z.boolean().default(false),
+    /** Prometheus metrics the service answers, which the host's monitoring scrapes (config/monitoring.ts). */
+    metrics: metricsSchema.optional(),
 });
 
 /** One `services.<name>` entry, parsed. */

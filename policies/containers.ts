@@ -141,34 +141,44 @@ export const containerMemoryLimit = definePolicy({
     },
 });
 
-const privilegedDefaults = { allowedRoles: [] as string[] };
-export const containerNotPrivileged = definePolicy({
+/**
+ * A mandatory policy that refuses one container setting (`prop` equal to `value`) except on the
+ * roles of its `allowedRoles` (none by default): privileged, the host's network, the host's
+ * process namespace.
+ */
+function forbiddenSetting(p: { name: string; description: string; prop: string; value: unknown; allowedTo: string; message: string }) {
+    const defaults = { allowedRoles: [] as string[] };
+    return definePolicy({
+        name: p.name,
+        description: p.description,
+        enforcementLevel: "mandatory",
+        defaults,
+        configSchema: configSchema(defaults, { allowedRoles: rolesSchema(p.allowedTo) }),
+        validateResource(r, config) {
+            if (!isContainer(r) || r.props[p.prop] !== p.value) return [];
+            const role = roleOf(r);
+            if (role && config.allowedRoles.includes(role)) return [];
+            return [p.message];
+        },
+    });
+}
+
+export const containerNotPrivileged = forbiddenSetting({
     name: "container-not-privileged",
     description: "No container runs `privileged` (full access to the host's devices and kernel).",
-    enforcementLevel: "mandatory",
-    defaults: privilegedDefaults,
-    configSchema: configSchema(privilegedDefaults, { allowedRoles: rolesSchema("run privileged") }),
-    validateResource(r, config) {
-        if (!isContainer(r) || r.props.privileged !== true) return [];
-        const role = roleOf(r);
-        if (role && config.allowedRoles.includes(role)) return [];
-        return ["Container runs privileged: remove `privileged: true` and add only the capability it needs (see container-capabilities)."];
-    },
+    prop: "privileged",
+    value: true,
+    allowedTo: "run privileged",
+    message: "Container runs privileged: remove `privileged: true` and add only the capability it needs (see container-capabilities).",
 });
 
-const hostNetworkDefaults = { allowedRoles: [] as string[] };
-export const containerNoHostNetwork = definePolicy({
+export const containerNoHostNetwork = forbiddenSetting({
     name: "container-no-host-network",
     description: "No container uses the host's network namespace (`networkMode: host`), which bypasses the per-environment Docker network and publishes every port it opens.",
-    enforcementLevel: "mandatory",
-    defaults: hostNetworkDefaults,
-    configSchema: configSchema(hostNetworkDefaults, { allowedRoles: rolesSchema("use the host network") }),
-    validateResource(r, config) {
-        if (!isContainer(r) || r.props.networkMode !== "host") return [];
-        const role = roleOf(r);
-        if (role && config.allowedRoles.includes(role)) return [];
-        return ["Container uses `networkMode: \"host\"`: attach it to the environment's Docker network instead and route to it through the reverse proxy."];
-    },
+    prop: "networkMode",
+    value: "host",
+    allowedTo: "use the host network",
+    message: "Container uses `networkMode: \"host\"`: attach it to the environment's Docker network instead and route to it through the reverse proxy.",
 });
 
 const portsDefaults = { allowedRoles: ["reverse-proxy"], allowedPorts: [80, 443], requireBindAddress: true };
@@ -235,6 +245,57 @@ export const containerDockerSocket = definePolicy({
     },
 });
 
+const hostPathDefaults = {
+    sensitivePaths: ["/", "/proc", "/sys", "/dev", "/etc", "/boot", "/var/lib/docker", "/run", "/var/run", "/root/.ssh"],
+    exemptPaths: ["/var/run/docker.sock", "/run/docker.sock"],
+    allowedRoles: ["node-exporter"],
+};
+
+/** The host paths a container bind-mounts, with whether read-only (`volumes[].hostPath` and bind `mounts`). */
+function hostMounts(r: { props: Record<string, unknown> }): { path: string; readOnly: unknown }[] {
+    return [
+        ...asArray(r.props.volumes).map((v) => asRecord(v) ?? {}).map((v) => ({ path: v.hostPath, readOnly: v.readOnly })),
+        ...asArray(r.props.mounts).map((m) => asRecord(m) ?? {}).filter((m) => m.type === "bind").map((m) => ({ path: m.source, readOnly: m.readOnly })),
+    ].filter((m): m is { path: string; readOnly: unknown } => typeof m.path === "string");
+}
+
+export const containerHostPaths = definePolicy({
+    name: "container-host-paths",
+    description:
+        "No container bind-mounts a sensitive host path (the root file system, /proc, /sys, /dev, /etc, Docker's data, ...) except the allow-listed roles, and those only read-only: node-exporter reads the host's /proc, /sys and / to report its disks, memory and CPU. The Docker socket is container-docker-socket's.",
+    enforcementLevel: "mandatory",
+    defaults: hostPathDefaults,
+    configSchema: configSchema(hostPathDefaults, {
+        sensitivePaths: stringList("Host paths no container mounts: the path itself, everything under it (except under `/`), and every directory above it."),
+        exemptPaths: stringList("Host paths this policy leaves to another (the Docker socket)."),
+        allowedRoles: rolesSchema("mount sensitive host paths read-only"),
+    }),
+    validateResource(r, config) {
+        if (!isContainer(r) || isUnknown(r.props.volumes) || isUnknown(r.props.mounts)) return [];
+        const clean = (p: string) => (p === "/" ? p : p.replace(/\/+$/, ""));
+        // The path, below it (except below "/", where everything is), or above it (a mount of /var holds /var/lib/docker).
+        const sensitive = (p: string) => config.sensitivePaths.some((s) => p === s || (s !== "/" && p.startsWith(`${s}/`)) || (p !== "/" && s.startsWith(`${p}/`)));
+        const found = hostMounts(r).map((m) => ({ ...m, path: clean(m.path) })).filter((m) => !config.exemptPaths.includes(m.path) && sensitive(m.path));
+        if (found.length === 0) return [];
+        const role = roleOf(r);
+        if (!role || !config.allowedRoles.includes(role)) {
+            return [`Container (role '${role ?? "none"}') mounts the host path${found.length > 1 ? "s" : ""} ${found.map((m) => m.path).join(", ")}: remove the mount; only ${config.allowedRoles.join(", ") || "no role"} may read such paths.`];
+        }
+        return found
+            .filter((m) => m.readOnly !== true && !isUnknown(m.readOnly))
+            .map((m) => `Container (role '${role}') mounts the host path ${m.path} writable: set \`readOnly: true\`; it may only read the host.`);
+    },
+});
+
+export const containerNoHostPid = forbiddenSetting({
+    name: "container-no-host-pid",
+    description: "No container shares the host's process namespace (`pidMode: host`), which lets it see and signal every process of the VPS.",
+    prop: "pidMode",
+    value: "host",
+    allowedTo: "use the host's process namespace",
+    message: "Container uses `pidMode: \"host\"`: remove it; the host's process metrics come from its /proc, mounted read-only by node-exporter.",
+});
+
 const capabilitiesDefaults = { allowedCapabilities: ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] };
 export const containerCapabilities = definePolicy({
     name: "container-capabilities",
@@ -265,5 +326,7 @@ export const containerPolicies = [
     containerNoHostNetwork,
     containerHostPortsProxyOnly,
     containerDockerSocket,
+    containerHostPaths,
+    containerNoHostPid,
     containerCapabilities,
 ];

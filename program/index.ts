@@ -29,13 +29,14 @@ const cfg = load();
  * (systemd timers on the VPS), `dnsRecords` (host names with a record in this stack),
  * `backupBucket` (retained, and protected in production) and `backupPrefix`
  * (`<app>/<env>/`). Of a host stack: `edge` (what attached environments read through their
- * StackReference, compose/edge.ts), `dataVolumeNames` (`<host>-acme`), `proxyContainer` and
- * `jobTimers`.
+ * StackReference, compose/edge.ts), `dataVolumeNames` (`<host>-acme`, and the monitoring's
+ * volumes), `proxyContainer`, `jobTimers`, `monitoringDir` (where attached environments publish
+ * their targets) and, with monitoring, `grafanaUrl`.
  */
 function outputs(): Record<string, unknown> {
     if (cfg.kind === "host") {
-        const { edge, dataVolumeNames, proxyContainer, jobTimers } = buildHost(cfg);
-        return { edge, dataVolumeNames, proxyContainer, jobTimers };
+        const { edge, dataVolumeNames, proxyContainer, jobTimers, monitoringDir, grafanaUrl } = buildHost(cfg);
+        return { edge, dataVolumeNames, proxyContainer, jobTimers, monitoringDir, grafanaUrl };
     }
     const { urls, dataVolumeNames, networkNames, containerNames, jobTimers, dnsRecords, backupBucket, backupPrefix } = buildEnvironment(cfg);
     return { urls, dataVolumeNames, networkNames, containerNames, jobTimers, dnsRecords, backupBucket, backupPrefix };

@@ -99,10 +99,10 @@ describe("BackupJob", () => {
         assert.equal(job?.props.onCalendar, "*-*-* 01:30:00 UTC");
     });
 
-    it("installs backup.sh as the entrypoint with restore.sh, s3.sh, db.sh, job.sh and notify.sh, byte for byte", async () => {
+    it("installs backup.sh as the entrypoint with restore.sh, s3.sh, db.sh, job.sh, notify.sh and metrics.sh, byte for byte", async () => {
         const { create } = await build("b-files");
         const files = installedFiles(create);
-        assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "db.sh", "job.sh", "notify.sh", "restore.sh", "s3.sh"]);
+        assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "db.sh", "job.sh", "metrics.sh", "notify.sh", "restore.sh", "s3.sh"]);
         for (const [name, content] of Object.entries(files)) {
             assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);
         }

@@ -118,3 +118,38 @@ describe("config: stack kinds", () => {
         assertIssue(host({ requireImageDigest: true }), VALID_HOST_SECRET_KEYS, "proxy.image", /must be pinned by digest/);
     });
 });
+
+describe("a host stack's monitoring section (issue 13)", () => {
+    const monitoring = {
+        prometheus: { image: "prom/prometheus:v3.5.0" },
+        alertmanager: { image: "prom/alertmanager:v0.28.1" },
+        grafana: { image: "grafana/grafana:12.1.1", host: "grafana.example.com", basicAuth: { usersKey: "grafanaUsers" } },
+        nodeExporter: { image: "prom/node-exporter:v1.9.1" },
+        blackboxExporter: { image: "prom/blackbox-exporter:v0.27.0" },
+    };
+    const secrets = { grafanaAdminPassword: "a-long-admin-password", grafanaUsers: "ops:a-long-proxy-password" };
+    const secretKeys = [...VALID_HOST_SECRET_KEYS, "grafanaAdminPassword", "grafanaUsers"];
+
+    it("is taken with its secrets, Grafana's password and the proxy's users as secret Outputs", async () => {
+        const cfg = parse(host({ monitoring, ...secrets }), secretKeys) as { kind: "host" } & HostStackConfig;
+        assert.equal(cfg.monitoring!.grafana.host, "grafana.example.com");
+        assert.equal(cfg.monitoring!.thresholds.serverDownMinutes, 2);
+        assert.equal(await isSecret(cfg.monitoring!.grafanaAdminPassword), true);
+        assert.equal(await isSecret(cfg.monitoring!.basicAuthUsers), true);
+    });
+
+    it("is as if absent when switched off, its secrets then not needed", () => {
+        const cfg = parse(host({ monitoring: { ...monitoring, enabled: false } }), VALID_HOST_SECRET_KEYS) as { kind: "host" } & HostStackConfig;
+        assert.equal(cfg.monitoring, undefined);
+    });
+
+    it("needs Grafana's admin password and the users its usersKey names, as secrets", () => {
+        assertIssue(host({ monitoring }), VALID_HOST_SECRET_KEYS, "grafanaAdminPassword", /is required with monitoring/);
+        assertIssue(host({ monitoring }), VALID_HOST_SECRET_KEYS, "monitoring.grafana.basicAuth.usersKey", /names "grafanaUsers", which is not set/);
+        assertIssue(host({ monitoring, ...secrets }), VALID_HOST_SECRET_KEYS, "grafanaAdminPassword", /plain text/);
+    });
+
+    it("is a key of a host stack, which an environment stack refuses with its kind", () => {
+        assertIssue({ ...attached(), monitoring }, VALID_SECRET_KEYS, "monitoring", /is a key of a host stack \(kind: host\)/);
+    });
+});

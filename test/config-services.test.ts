@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { parseReferences } from "../config/references";
-import { basicAuthProblem, splitHostEntry } from "../config/routes";
+import { splitHostEntry } from "../components/naming";
+import { basicAuthProblem } from "../config/routes";
 import { assertIssue, parse } from "./helpers/config";
 import { validValues, VALID_SECRET_KEYS } from "./fixtures/config";
 import { isSecret, unwrap } from "./helpers/pulumi";

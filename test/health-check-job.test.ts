@@ -70,10 +70,10 @@ describe("HealthCheckJob", () => {
         assert.match(del, /rm -f "\$root"\/etc\/systemd\/system\/shop-staging-health-check\.timer /);
     });
 
-    it("installs health-check.sh, job.sh and notify.sh exactly as they are in components/scripts", async () => {
+    it("installs health-check.sh, job.sh, notify.sh and metrics.sh exactly as they are in components/scripts", async () => {
         const { cmd } = await build("hc-files");
         const create: string = await unwrap(cmd.props.create);
-        for (const f of ["health-check.sh", "job.sh", "notify.sh"]) {
+        for (const f of ["health-check.sh", "job.sh", "notify.sh", "metrics.sh"]) {
             const content = fs.readFileSync(path.join(__dirname, "..", "components", "scripts", f), "utf8");
             assert.ok(create.includes(Buffer.from(content).toString("base64")), `${f} is in the install script`);
             assert.match(create, new RegExp(`chmod 0755 "\\$staging"/${f.replace(".", "\\.")}`));

@@ -35,10 +35,10 @@ describe("host stack: the offline synth of vps1, staging and production", functi
         }
     });
 
-    it("gives the host's Docker objects its own names: vps1-edge, vps1-reverse-proxy, vps1-acme", () => {
+    it("gives the host's Docker objects its own names: vps1-edge, vps1-reverse-proxy, vps1-acme (and its monitoring's, vps1-monitoring-*)", () => {
         const host = results.vps1;
-        assert.deepEqual(ofType(host, "docker:index/network:Network").map((n) => n.props.name), ["vps1-edge"]);
-        assert.deepEqual(ofType(host, CONTAINER).map((c) => c.props.name), ["vps1-reverse-proxy"]);
+        assert.deepEqual(ofType(host, "docker:index/network:Network").map((n) => n.props.name), ["vps1-edge", "vps1-monitoring"]);
+        assert.deepEqual(ofType(host, CONTAINER).filter((c) => !c.urn.includes("vps:index:Monitoring$")).map((c) => c.props.name), ["vps1-reverse-proxy"]);
         const [acme] = ofType(host, "docker:index/volume:Volume");
         assert.equal(acme.props.name, "vps1-acme");
         assert.deepEqual(labels(acme), { "vps.host": "vps1", "vps.role": "acme" });
@@ -46,10 +46,13 @@ describe("host stack: the offline synth of vps1, staging and production", functi
         assert.equal(acme.options.protect, true, "protectData: true in Pulumi.vps1.yaml");
     });
 
-    it("routes, on the host, only containers labelled vps.edge=vps1 with both ownership labels, reached on vps1-edge", () => {
-        const [proxy] = ofType(results.vps1, CONTAINER);
+    it("routes, on the host, only containers labelled vps.edge=vps1 with both ownership labels or the host's own, reached on vps1-edge", () => {
+        const proxy = ofType(results.vps1, CONTAINER).find((c) => c.props.name === "vps1-reverse-proxy")!;
         const command = proxy.props.command as string[];
-        assert.ok(command.includes("--providers.docker.constraints=Label(`vps.edge`,`vps1`) && LabelRegex(`vps.app`,`.+`) && LabelRegex(`vps.environment`,`.+`)"), command.join("\n"));
+        assert.ok(
+            command.includes("--providers.docker.constraints=Label(`vps.edge`,`vps1`) && (LabelRegex(`vps.app`,`.+`) && LabelRegex(`vps.environment`,`.+`) || Label(`vps.host`,`vps1`))"),
+            command.join("\n"),
+        );
         assert.ok(command.includes("--providers.docker.network=vps1-edge"));
         assert.ok(command.includes("--providers.docker.exposedbydefault=false"));
         assert.deepEqual(proxy.props.ports, [
@@ -61,6 +64,8 @@ describe("host stack: the offline synth of vps1, staging and production", functi
     it("exports the edge an attached environment reads", () => {
         assert.deepEqual(results.vps1.outputs.edge, VPS1_EDGE);
         assert.deepEqual(results.vps1.outputs.jobTimers, ["vps1-image-prune.timer", "vps1-disk-usage.timer", "vps1-edge-check.timer"]);
+        assert.equal(results.vps1.outputs.monitoringDir, "/srv/vps1/monitoring");
+        assert.equal(results.vps1.outputs.grafanaUrl, "https://grafana.example.com");
         assert.equal(results.vps1.outputs.urls, undefined, "an environment's outputs are absent, not undefined");
     });
 
@@ -163,7 +168,7 @@ describe("host stack: an attached environment under mocks takes every edge value
     before(async () => {
         // An edge whose every value differs from what naming.ts would derive, so each one found below came through the reference.
         const edge = { name: "edge7", network: "edge7-net", entrypoint: "tls", certResolver: "le2", publicAddress: "198.51.100.7", acmeCaServer: "https://acme-v02.api.letsencrypt.org/directory" };
-        const mocks = new RecordingMocks(async (stack) => (stack === "acme/vps-stacks/edge7" ? { edge } : {}));
+        const mocks = new RecordingMocks(async (stack) => (stack === "acme/vps-stacks/edge7" ? { edge, monitoringDir: "/srv/edge7/monitoring" } : {}));
         await setEngineMocks(mocks, "vps-stacks", "attached");
         const { buildEnvironment } = await import("../compose/environment");
         const values: Record<string, any> = { ...validValues(), edge: { stack: "acme/vps-stacks/edge7" }, dns: { zone: "example.com" } };
@@ -208,6 +213,15 @@ describe("host stack: an attached environment under mocks takes every edge value
         }
     });
 
+    it("publishes its targets under the referenced monitoring directory, and its jobs' metrics into its textfile directory", async () => {
+        const files = resources.find((r) => r.type === "command:remote:Command" && r.name === "shop-staging-monitoring-targets-files")!;
+        assert.match(String(files.inputs.create), /MON_DIR='\\''\/srv\/edge7\/monitoring'\\''/);
+        const health = resources.find((r) => r.type === "command:remote:Command" && r.name === "shop-staging-health-check-job-install")!;
+        // The env file is the install's stdin, a secret (the mocks see its wrapper).
+        const stdin = health.inputs.stdin as string | { value: string };
+        assert.match(typeof stdin === "string" ? stdin : stdin.value, /^METRICS_FILE="\/srv\/edge7\/monitoring\/textfile\/shop-staging-health-check\.prom"$/m);
+    });
+
     it("leaves an attached worker (no port) unrouted: no vps.edge, no Traefik label", () => {
         const worker = resources.find((r) => r.type === CONTAINER && r.name === "shop-staging-worker-container")!;
         const keys = (worker.inputs.labels as { label: string }[]).map((x) => x.label);
@@ -219,5 +233,12 @@ describe("host stack: an attached environment under mocks takes every edge value
         assert.match(edgeOutputsProblem("acme/vps-stacks/shop", undefined)!, /edge\.stack "acme\/vps-stacks\/shop" has no "edge" output: name a host stack \(kind: host\)/);
         assert.match(edgeOutputsProblem("s", { name: "x" })!, /lacks network, entrypoint, certResolver, publicAddress, acmeCaServer/);
         assert.equal(pulumi.RunError.isInstance(new pulumi.RunError("x")), true);
+    });
+
+    it("fails the deployment, naming edge.stack, when the host stack does not export its monitoring directory yet", async () => {
+        const { monitoringDirProblem } = await import("../compose/edge");
+        assert.match(monitoringDirProblem("acme/vps-stacks/vps1", undefined)!, /edge\.stack "acme\/vps-stacks\/vps1" has no "monitoringDir" output: update the host stack \(pulumi up --stack acme\/vps-stacks\/vps1\) first/);
+        assert.equal(monitoringDirProblem("s", "/srv/vps1/monitoring"), undefined);
+        assert.ok(monitoringDirProblem("s", "monitoring"), "a relative directory is refused");
     });
 });

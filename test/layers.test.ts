@@ -24,6 +24,7 @@ const ORDER = [
     "config",
     "policies",
     "components/services",
+    "components/monitoring",
     "components/cloud",
     "components/jobs",
     "components/lifecycle",
@@ -42,12 +43,14 @@ const ALLOWED: Record<string, string[]> = {
     // The synth runs program/index.ts by path, not by import; a StackReference names a stack by naming.ts's rule.
     tools: ["config/types.ts", "policies/synth-check.ts", "components/naming.ts"],
     program: ["compose", "config"],
-    compose: ["config", "components", "components/docker", "components/services", "components/cloud", "components/jobs", "components/lifecycle"],
+    compose: ["config", "components", "components/docker", "components/services", "components/monitoring", "components/cloud", "components/jobs", "components/lifecycle"],
     // Facts and pure functions only: the config never loads a component or a provider SDK.
     config: ["components/naming.ts", "components/defaults.ts", "components/pgbackrest.ts", "components/docker/docker-forms.ts", "policies/secret-names.ts"],
     // The pack loads from its own folder: outside it, dependency-free files only.
     policies: ["components/docker/labels.ts"],
     "components/services": ["components", "components/docker"],
+    // Monitoring runs its containers as Services and writes its files with a remote command as the jobs do.
+    "components/monitoring": ["components", "components/docker", "components/jobs", "components/scripts"],
     // BackupStorage hands the backup jobs their target, whose type the jobs define.
     "components/cloud": ["components", "components/docker/labels.ts", "components/jobs/backup-job.ts"],
     "components/jobs": ["components", "components/scripts"],

@@ -75,6 +75,14 @@ const failing: FailingCase[] = [
     { policy: "container-docker-socket", title: "an application container mounting the socket", stack: () => changed(S, backend(S), "props.volumes", [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]), message: "mounts the Docker socket", resource: backend(S) },
     { policy: "container-docker-socket", title: "a socket bind mount through `mounts`", stack: () => changed(S, backend(S), "props.mounts", [{ type: "bind", source: "/run/docker.sock", target: "/docker.sock" }]), message: "mounts the Docker socket", resource: backend(S) },
     { policy: "container-docker-socket", title: "the proxy mounting the socket writable", stack: () => changed(S, proxy(S), "props.volumes.0.readOnly", false), message: "readOnly: true", resource: proxy(S) },
+    { policy: "container-host-paths", title: "an application container mounting the host's root read-only", stack: () => changed(S, backend(S), "props.volumes", [{ hostPath: "/", containerPath: "/host", readOnly: true }]), message: "role 'backend') mounts the host path /", resource: backend(S) },
+    { policy: "container-host-paths", title: "a bind mount of /etc through `mounts`", stack: () => changed(S, backend(S), "props.mounts", [{ type: "bind", source: "/etc/", target: "/etc-host", readOnly: true }]), message: "mounts the host path /etc", resource: backend(S) },
+    {
+        policy: "container-host-paths", title: "node-exporter mounting /proc writable",
+        stack: () => changed(S, backend(S), "props.labels", [{ label: "vps.role", value: "node-exporter" }, { label: "vps.environment", value: S }]).map((r) => (r.name === backend(S) ? { ...r, props: { ...r.props, volumes: [{ hostPath: "/proc", containerPath: "/host/proc", readOnly: false }] } } : r)),
+        message: "mounts the host path /proc writable", resource: backend(S),
+    },
+    { policy: "container-no-host-pid", title: "a container in the host's process namespace", stack: () => changed(S, backend(S), "props.pidMode", "host"), message: "pidMode", resource: backend(S) },
     { policy: "container-capabilities", title: "an added SYS_ADMIN capability", stack: () => changed(S, backend(S), "props.capabilities.adds", ["CAP_SYS_ADMIN"]), message: "CAP_SYS_ADMIN", resource: backend(S) },
     // Services (issue 11)
     { policy: "service-replicas-healthy", title: "a replica without a healthcheck", stack: () => changed(S, `shop-${S}-api-container-2`, "props.healthcheck", undefined), message: "Replica 'shop-staging-api-container-2' of service 'shop-staging-api' has no healthcheck", resource: `shop-${S}-api-container-2` },

@@ -56,7 +56,7 @@ describe("README", () => {
                 assert.ok(line?.includes(`\`${path.posix.basename(file)}\` (${type})`), `the README's layout row of ${path.posix.dirname(file)}/ names ${path.posix.basename(file)} (${type})`);
             }
         }
-        assert.equal(types, 23);
+        assert.equal(types, 25);
     });
 
     it("states in the configuration reference, and Pulumi.yaml in its descriptions, the defaults of components/defaults.ts", () => {

@@ -70,7 +70,7 @@ describe("URN stability: the shipped stacks before and after the layout change",
     });
 
     for (const stack of STACKS) {
-        it(`attached to the host stack, ${stack} loses exactly its edge (proxy, certificates, edge network) and gains the StackReference`, () => {
+        it(`attached to the host stack, ${stack} loses exactly its edge (proxy, certificates, edge network) and gains the StackReference and its monitoring targets`, () => {
             const own = new Set(results[stack].resources.map((r) => r.urn));
             const now = new Set(attached[stack].resources.map((r) => r.urn));
             const short = (urn: string) => urn.split("::").slice(2).join("::");
@@ -84,7 +84,12 @@ describe("URN stability: the shipped stacks before and after the layout change",
                 `vps:index:ReverseProxy$vps:index:Service::shop-${stack}-proxy-traefik`,
                 `vps:index:ReverseProxy::shop-${stack}-proxy`,
             ]);
-            assert.deepEqual([...now].filter((u) => !own.has(u)).map(short), [`pulumi:pulumi:StackReference::shop-${stack}-edge`]);
+            assert.deepEqual([...now].filter((u) => !own.has(u)).map(short), [
+                `pulumi:pulumi:StackReference::shop-${stack}-edge`,
+                // What it publishes for the host's monitoring (issue 13).
+                `vps:index:MonitoringTargets::shop-${stack}-monitoring-targets`,
+                `vps:index:MonitoringTargets$command:remote:Command::shop-${stack}-monitoring-targets-files`,
+            ]);
         });
     }
 

@@ -15,6 +15,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 // bcryptjs: plain JavaScript, no dependencies, no install scripts.
 import * as bcrypt from "bcryptjs";
+import { splitHostEntry } from "../naming";
 
 /** Label form of the Docker provider. */
 export type Label = { label: string; value: pulumi.Input<string> };
@@ -47,12 +48,6 @@ export const DENY_SOURCE_RANGE = "0.0.0.0/32";
 /** bcrypt cost of basic-auth hashes (Traefik verifies one per request). */
 export const BASIC_AUTH_BCRYPT_COST = 10;
 
-/** A host entry split into host and path prefix ("" for the whole host). */
-export function splitEntry(entry: string): { host: string; path: string } {
-    const i = entry.indexOf("/");
-    return i < 0 ? { host: entry, path: "" } : { host: entry.slice(0, i), path: entry.slice(i) };
-}
-
 /** `Host(a) || Host(b)`, parenthesised when it is combined with a path. */
 function hostRule(hosts: string[], combined: boolean): string {
     const rule = hosts.map((h) => `Host(\`${h}\`)`).join(" || ");
@@ -68,7 +63,7 @@ export function pathRule(paths: string[]): string {
 export function routerGroups(entries: string[]): { path: string; hosts: string[] }[] {
     const groups = new Map<string, string[]>();
     for (const e of entries) {
-        const { host, path } = splitEntry(e);
+        const { host, path } = splitHostEntry(e);
         if (!groups.has(path)) groups.set(path, []);
         groups.get(path)!.push(host);
     }
@@ -171,7 +166,7 @@ export function routeLabels(base: string, entries: string[], middlewares: RouteM
     });
     const privatePaths = middlewares.privatePaths ?? [];
     if (privatePaths.length > 0) {
-        const hosts = [...new Set(entries.map((e) => splitEntry(e).host))];
+        const hosts = [...new Set(entries.map((e) => splitHostEntry(e).host))];
         const name = `${base}-private`;
         out.push(
             { label: `${m(`${base}-deny`)}.ipallowlist.sourcerange`, value: DENY_SOURCE_RANGE },

@@ -4,6 +4,7 @@ import { BACKUP_SCHEDULES } from "../defaults";
 import { isBucketName, isContainerName, jobUnitName, namePrefix, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
+import { metricsEnvVars } from "./metrics";
 import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 
 /** Where the backups of one environment go: its bucket, under its own key prefix. */
@@ -80,6 +81,8 @@ export interface BackupJobArgs {
     readonly target: BackupTarget;
     /** Webhook that gets the success or failure message of every run. */
     readonly alerts: JobAlerts;
+    /** The host's node-exporter textfile directory, where each run writes its outcome and the time of the last success. Default none. */
+    readonly metricsDir?: pulumi.Input<string>;
     /** Resources the job's install waits for (e.g. the database containers). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -202,7 +205,7 @@ export function coveredVolumes(args: Pick<BackupJobArgs, "postgres" | "redis" | 
 /**
  * The ScheduledJob a BackupJob installs, minus the connection and dependsOn: unit
  * `<app>-<env>-backup` running backup.sh, with restore.sh (the restore command a person
- * runs) and the shared s3.sh, db.sh, job.sh and notify.sh beside it. Databases are reached with
+ * runs) and the shared s3.sh, db.sh, job.sh, notify.sh and metrics.sh beside it. Databases are reached with
  * `docker exec` (DB_ACCESS=docker).
  */
 export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): ScheduledJobSpec {
@@ -216,7 +219,7 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Schedule
         unitName: jobUnitName(args, "backup"),
         description: `${args.app} ${args.environment} backup of ${covered.join(", ")} to the backup bucket`,
         onCalendar: args.onCalendar ?? BACKUP_SCHEDULES.schedule,
-        files: readScripts("backup.sh", "restore.sh", "s3.sh", "db.sh", "job.sh", "notify.sh"),
+        files: readScripts("backup.sh", "restore.sh", "s3.sh", "db.sh", "job.sh", "notify.sh", "metrics.sh"),
         entrypoint: "backup.sh",
         envVars: {
             DB_ACCESS: "docker",
@@ -224,6 +227,7 @@ export function backupJobSpec(args: Omit<BackupJobArgs, "connection">): Schedule
             ...(args.redisPassword !== undefined ? { REDISCLI_AUTH: args.redisPassword } : {}),
             ...targetEnvVars(args.target),
             ...alertEnvVars(args, args.alerts),
+            ...metricsEnvVars(args, "backup", args.metricsDir),
         },
     };
 }

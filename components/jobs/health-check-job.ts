@@ -4,6 +4,7 @@ import { HEALTH_CHECK, HEALTH_CHECK_RESTART_POLICY, HEALTH_CHECK_TIMEOUT_SECONDS
 import { isContainerName, jobUnitName, validateUnitNameParts } from "../naming";
 import { readScripts } from "../scripts";
 import { alertEnvVars, JobAlerts, validateAlerts } from "./alerts";
+import { metricsEnvVars } from "./metrics";
 import { JobComponent, ScheduledJobSpec } from "./scheduled-job";
 import { jobPaths } from "./systemd";
 
@@ -35,13 +36,15 @@ export interface HealthCheckJobArgs {
     readonly insecureTls?: boolean;
     /** Where alerts go: the webhook URL (a secret), its body format and the reminder interval of a check that stays broken. */
     readonly alerts: JobAlerts;
+    /** The host's node-exporter textfile directory, where each run writes its outcome and the containers' restarts and health. Default none. */
+    readonly metricsDir?: pulumi.Input<string>;
     /** Resources the install must wait for (the containers it checks). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The script files the job installs: the health check and the alert client and job helpers it sources. */
+/** The script files the job installs: the health check and the alert client, job and metrics helpers it sources. */
 export function healthCheckFiles(): Record<string, string> {
-    return readScripts("health-check.sh", "job.sh", "notify.sh");
+    return readScripts("health-check.sh", "job.sh", "notify.sh", "metrics.sh");
 }
 
 /** Throws with a sentence naming the argument when the arguments cannot make a working job. */
@@ -88,6 +91,7 @@ export function healthCheckEnvVars(args: HealthCheckJobArgs): Record<string, pul
         HC_INSECURE_TLS: args.insecureTls ? "1" : "0",
         HC_STATE_DIR: jobPaths(jobUnitName(args, "health-check")).stateDir,
         ...alertEnvVars(args, args.alerts),
+        ...metricsEnvVars(args, "health-check", args.metricsDir),
     };
     if (args.postgres) {
         env.HC_POSTGRES_CONTAINER = args.postgres.container;

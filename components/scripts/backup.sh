@@ -55,6 +55,7 @@
 #   BACKUP_TIME       optional ISO time to use instead of now (the key stamp and the
 #                     weekly/monthly choice), for a test or a re-run; UTC; not in the future
 #   DB_TOOL_TIMEOUT_SECONDS, DOCKER_TIMEOUT_SECONDS (db.sh, job.sh), JOB_LOCK_DIR (job.sh)
+#   METRICS_FILE, METRICS_LABELS   where the run's outcome goes for the host's monitoring (metrics.sh); optional
 #
 # Needs on the VPS: bash, coreutils (sha256sum, mkfifo, tee, wc, timeout), util-linux
 # (flock), rclone, curl, tar (volumes), docker (DB_ACCESS=docker; pg_dump, redis-cli and redis-check-rdb
@@ -77,6 +78,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/s3.sh"
 # shellcheck source=db.sh
 . "$here/db.sh"
+# shellcheck source=metrics.sh
+. "$here/metrics.sh"
 JOB_NAME=backup
 job_check_backup_config
 
@@ -101,6 +104,7 @@ fi
 
 if [ "${DB_ACCESS:-docker}" = docker ] && ! ping_err=$(job_docker_ping 2>&1); then
   notify failure "backup $stamp to $target FAILED before it started: $ping_err" || true
+  metrics_backup_run 0
   exit 1
 fi
 
@@ -360,6 +364,7 @@ for volume in "${volume_entries[@]}"; do
   rm -f "$work/volume.tar" "$work/volume.tar.count"
 done
 
+metrics_backup_run "$([ "${#failures[@]}" -eq 0 ] && echo 1 || echo 0)"
 if [ "${#failures[@]}" -gt 0 ]; then
   notify_failed_run "backup $stamp to $target" completed "${#failures[@]}" "${failures[@]}" "${done_lines[@]}" || true
   exit 1

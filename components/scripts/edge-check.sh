@@ -6,8 +6,9 @@
 #  - the proxy container is healthy;
 #  - no host name is claimed by two environments: every container labelled vps.edge=EDGE_NAME
 #    is read, the Host(`...`) of each of its routers collected with its owner
-#    (<vps.app>/<vps.environment>), and a host (or a router name) of two owners alerted: Traefik
-#    would serve one of them, or merge both into one load balancer;
+#    (<vps.app>/<vps.environment>, or the host stack itself for a container labelled
+#    vps.host=EDGE_NAME: its Grafana), and a host (or a router name) of two owners alerted:
+#    Traefik would serve one of them, or merge both into one load balancer;
 #  - no container labelled for this edge lacks the ownership labels (the proxy skips it).
 #
 # One alert per run naming every problem (deduplicated, reminded every ALERT_REMINDER_MINUTES),
@@ -60,21 +61,25 @@ for id in "${ids[@]}"; do
   [ -n "$id" ] || continue
   name=$(job_docker "$timeout" inspect --format '{{.Name}}' "$id") || continue
   name=${name#/}
-  app="" env=""
+  app="" env="" host_stack=""
   routers=()
   # shellcheck disable=SC2016 # a Go template, not a shell expression
   while IFS= read -r label; do
     case "$label" in
       vps.app=*) app=${label#vps.app=} ;;
       vps.environment=*) env=${label#vps.environment=} ;;
+      vps.host=*) host_stack=${label#vps.host=} ;;
       traefik.http.routers.*.rule=*) routers+=("$label") ;;
     esac
   done < <(job_docker "$timeout" inspect --format '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{"\n"}}{{end}}' "$id")
-  if [ -z "$app" ] || [ -z "$env" ]; then
-    alerts_problem "unowned|$name" "- container $name is labelled vps.edge=$EDGE_NAME but lacks vps.app or vps.environment: the proxy does not route it"
+  if [ -n "$app" ] && [ -n "$env" ]; then
+    owner="$app/$env"
+  elif [ "$host_stack" = "$EDGE_NAME" ]; then
+    owner="$EDGE_NAME" # the host stack's own (its Grafana)
+  else
+    alerts_problem "unowned|$name" "- container $name is labelled vps.edge=$EDGE_NAME but lacks vps.app or vps.environment (or vps.host=$EDGE_NAME): the proxy does not route it"
     continue
   fi
-  owner="$app/$env"
   for label in "${routers[@]}"; do
     router=${label#traefik.http.routers.}
     router=${router%%.rule=*}

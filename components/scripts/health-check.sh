@@ -36,6 +36,8 @@
 #   HC_STALE_LOCK_SECONDS       a run that finds the lock held longer than this alerts (the
 #                               earlier run is stuck); default 240 (the unit's limit is 300)
 #   DOCKER                      docker client; default docker
+#   METRICS_FILE, METRICS_LABELS  where the run's outcome and the containers' restarts and
+#                               health go for the host's monitoring (metrics.sh); optional
 #   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT, ALERT_PREFIX, ALERT_REMINDER_MINUTES: see notify.sh
 set -euo pipefail
 
@@ -44,6 +46,8 @@ set -euo pipefail
 . "$(dirname "$0")/notify.sh"
 # shellcheck source=job.sh
 . "$(dirname "$0")/job.sh"
+# shellcheck source=metrics.sh
+. "$(dirname "$0")/metrics.sh"
 JOB_NAME="health check"
 
 http_timeout=${HC_HTTP_TIMEOUT_SECONDS:-10}
@@ -162,6 +166,9 @@ if [ "$lock_status" -ne 0 ]; then
   exit 1
 fi
 job_trap_signals
+# Whatever way this run ends, the host's monitoring learns it (METRICS_FILE; metrics.sh).
+# shellcheck disable=SC2086 # the lists are space-separated container names
+trap 'metrics_health_check_run "$?" ${HC_CONTAINERS:-} ${HC_POSTGRES_CONTAINER:-} ${HC_REDIS_CONTAINER:-}' EXIT
 
 # report_problems <headline> <line>...: the one alert of a run (deduplicated, see notify.sh),
 # then a RESOLVED notice for what was alerted before and passes now.

@@ -41,11 +41,13 @@ export interface ReverseProxySettings {
  * Which containers a proxy routes (Traefik's `providers.docker.constraints`): an environment's
  * own proxy only that environment's (environments share the Docker engine); a host stack's only
  * those labelled `vps.edge=<host>` that carry both ownership labels, which an attached
- * environment's routed services do.
+ * environment's routed services do, or that the host stack owns itself (`vps.host=<host>`: its
+ * monitoring's Grafana).
  */
 export function routingConstraint(owner: { environment: string } | { host: string }): string {
     if ("host" in owner) {
-        return `Label(\`${LABEL.edge}\`,\`${owner.host}\`) && LabelRegex(\`${LABEL.app}\`,\`.+\`) && LabelRegex(\`${LABEL.environment}\`,\`.+\`)`;
+        const environments = `LabelRegex(\`${LABEL.app}\`,\`.+\`) && LabelRegex(\`${LABEL.environment}\`,\`.+\`)`;
+        return `Label(\`${LABEL.edge}\`,\`${owner.host}\`) && (${environments} || Label(\`${LABEL.host}\`,\`${owner.host}\`))`;
     }
     return `Label(\`${LABEL.environment}\`,\`${owner.environment}\`)`;
 }

@@ -194,7 +194,10 @@ export class Sandbox {
     /** Creates the host stack `name` from the shipped `Pulumi.<name>.yaml` and brings it up; fails the test if the up fails. */
     async createHostStack(name: string): Promise<void> {
         const { sshPrivateKey, alertWebhookUrl } = defaultSecrets();
-        await this.createStack({ name, file: path.join(ROOT, `Pulumi.${name}.yaml`), secrets: { sshPrivateKey, alertWebhookUrl } });
+        // The monitoring's (issue 13): Grafana's admin password and the proxy's users in front of it.
+        const token = randomBytes(12).toString("hex");
+        const monitoring = { grafanaAdminPassword: `engine-grafana-${token}`, grafanaUsers: `ops:engine-grafana-users-${token}` };
+        await this.createStack({ name, file: path.join(ROOT, `Pulumi.${name}.yaml`), secrets: { sshPrivateKey, alertWebhookUrl, ...monitoring } });
         const up = await this.up(name);
         if (!up.ok) throw new Error(`the host stack ${name} did not come up: ${explain(up)}`);
     }

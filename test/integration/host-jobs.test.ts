@@ -174,13 +174,15 @@ describe("host jobs against a real Docker engine", function () {
     describe("edge-check.sh", () => {
         const edge = `edge-${RUN_ID}`.toLowerCase();
         const proxy = testContainerName("edge-proxy");
-        const routed = (name: string, app: string, env: string, host: string) =>
+        /** A container routed on the edge: an environment's (app, env), or with `hostStack` one the host stack owns (its Grafana). */
+        const routed = (name: string, app: string, env: string, host: string, hostStack?: string) =>
             startContainer(testContainerName(name), {
                 extraArgs: [
                     "--label", `vps.edge=${edge}`,
                     ...(app ? ["--label", `vps.app=${app}`] : []),
                     ...(env ? ["--label", `vps.environment=${env}`] : []),
-                    "--label", `traefik.http.routers.${app}-${env}-web.rule=Host(\`${host}\`) || Host(\`www.${host}\`)`,
+                    ...(hostStack ? ["--label", `vps.host=${hostStack}`] : []),
+                    "--label", `traefik.http.routers.${hostStack ?? `${app}-${env}`}-web.rule=Host(\`${host}\`) || Host(\`www.${host}\`)`,
                 ],
             });
         const env = () => ({ EDGE_NAME: edge, EDGE_PROXY_CONTAINER: proxy, EDGE_STATE_DIR: work });
@@ -195,24 +197,29 @@ describe("host jobs against a real Docker engine", function () {
             await routed("edge-prd", "shop", "production", "shop.test");
             // Two replicas of one environment (a create-before-delete replacement) are one owner.
             await routed("edge-prd2", "shop", "production", "shop.test");
+            // The host stack's own Grafana: owned by vps.host, not by an environment.
+            await routed("edge-grafana", "", "", "grafana.shop.test", edge);
             const r = await run(scripts.edgeCheck, env());
             assert.equal(r.code, 0, r.stderr);
-            assert.match(r.stderr, /3 container\(s\) on edge .*, 4 host name\(s\), proxy healthy/);
+            assert.match(r.stderr, /4 container\(s\) on edge .*, 6 host name\(s\), proxy healthy/);
             assert.deepEqual(receiver.texts(), []);
         });
 
         it("alerts a host routed by two environments and a container without ownership labels, then RESOLVED", async () => {
             await routed("edge-intruder", "blog", "production", "shop.test");
             await routed("edge-unowned", "", "", "x.test");
+            // Owned by another host stack: not this one's.
+            await routed("edge-other-host", "", "", "y.test", "vps9");
             const r = await run(scripts.edgeCheck, env());
             assert.equal(r.code, 1, r.stderr);
             assert.equal(receiver.texts().length, 1);
             const text = receiver.texts()[0];
-            assert.match(text, /^\[vps1\] FAILURE: edge .*: 3 problem\(s\):/);
+            assert.match(text, /^\[vps1\] FAILURE: edge .*: 4 problem\(s\):/);
             assert.match(text, /- Host\(`shop\.test`\) is routed by 2 environments \((shop\/production blog\/production|blog\/production shop\/production)\)/);
             assert.match(text, /- Host\(`www\.shop\.test`\) is routed by 2 environments/);
             assert.match(text, new RegExp(`- container ${testContainerName("edge-unowned")} is labelled vps.edge=${edge} but lacks vps.app or vps.environment`));
-            await docker(["rm", "--force", testContainerName("edge-intruder"), testContainerName("edge-unowned")]);
+            assert.match(text, new RegExp(`- container ${testContainerName("edge-other-host")} is labelled vps.edge=${edge} but lacks`));
+            await docker(["rm", "--force", testContainerName("edge-intruder"), testContainerName("edge-unowned"), testContainerName("edge-other-host")]);
             const fixed = await run(scripts.edgeCheck, env());
             assert.equal(fixed.code, 0, fixed.stderr);
             assert.match(receiver.texts()[1], /^\[vps1\] RESOLVED: edge .*: no longer failing: /);

@@ -4,7 +4,8 @@
  * Pulumi.vps1.yaml; only the listen addresses, the ACME storage and CA turned to loopback, and
  * --global.checknewversion=false) routes the containers of two environments, started on the
  * suite's Docker engine with the labels the synth of Pulumi.staging.yaml and
- * Pulumi.production.yaml gives them, by Host header on one address.
+ * Pulumi.production.yaml gives them, and the host stack's own Grafana behind basic auth, by
+ * Host header on one address.
  *
  * The containers are on a real Docker bridge network (the edge network), so Traefik picks the
  * address on the network `traefik.docker.network` names and reaches the service port the
@@ -21,6 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import type { SynthResource } from "../../tools/synth/synthesize";
 import { ownershipLabels } from "../../components/docker/labels";
+import { hashBasicAuthUsers } from "../../components/docker/routes";
 import { serviceRouteLabels, traefikLabels } from "../../components/docker/service";
 import { synthShippedStack } from "../helpers/synth";
 import { needCommand } from "../helpers/tools";
@@ -67,10 +69,10 @@ function loopbackFlags(command: string[], ports: Ports, dir: string, edge: (v: s
     return [...flags, `--entrypoints.traefik.address=127.0.0.1:${ports.ping}`, "--global.checknewversion=false"];
 }
 
-function get(port: number, host: string, pathname = "/", tls = true): Promise<{ status: number; body: string; location?: string }> {
+function get(port: number, host: string, pathname = "/", tls = true, headers: Record<string, string> = {}): Promise<{ status: number; body: string; location?: string }> {
     return new Promise((resolve, reject) => {
         const req = (tls ? https : http).request(
-            { host: "127.0.0.1", port, path: pathname, method: "GET", headers: { host }, servername: host, rejectUnauthorized: false, timeout: 5000 } as https.RequestOptions,
+            { host: "127.0.0.1", port, path: pathname, method: "GET", headers: { host, ...headers }, servername: host, rejectUnauthorized: false, timeout: 5000 } as https.RequestOptions,
             (res) => {
                 let body = "";
                 res.on("data", (c) => (body += c));
@@ -98,12 +100,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
     throw new Error(`${what} within ${timeoutMs} ms (last error: ${String(last)})`);
 }
 
+/** The basic-auth users of the test's Grafana (one user:password line). */
+const GRAFANA_USERS = "ops:a-long-grafana-password";
+
 describe("Traefik v3.7.13 routing two environments of a host stack on one address", function () {
     const edgeName = `t${RUN_ID}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
     const edgeNetwork = `${edgeName}-edge`;
     /** Renames the shipped host stack's edge (vps1) to this run's. */
     const edge = (value: string) =>
-        value === "vps1" ? edgeName : value === "vps1-edge" ? edgeNetwork : value.replace("Label(`vps.edge`,`vps1`)", `Label(\`vps.edge\`,\`${edgeName}\`)`);
+        value === "vps1" ? edgeName : value === "vps1-edge" ? edgeNetwork : value.split("`vps1`)").join(`\`${edgeName}\`)`);
     let dir: string;
     let traefik: ChildProcess | undefined;
     let log = "";
@@ -146,6 +151,15 @@ describe("Traefik v3.7.13 routing two environments of a host stack on one addres
                 const port = Number(labels.find((l) => l.label.endsWith(".loadbalancer.server.port"))!.value);
                 await backend(`${stack}-${role}`, labels, port, `${stack}-${role}`);
             }
+        }
+        // The host stack's own Grafana (issue 13), labelled as the synth of vps1 labels it; its
+        // basic-auth users are a secret there, so they are hashed here as the program hashes them.
+        for (const c of vps1.result!.resources.filter(routed)) {
+            const labels = (c.props.labels as Label[]).map((l) =>
+                l.label.endsWith(".basicauth.users") ? { ...l, value: hashBasicAuthUsers(GRAFANA_USERS, l.label.split(".")[3].replace(/-auth$/, "")) } : l,
+            );
+            const port = Number(labels.find((l) => l.label.endsWith(".loadbalancer.server.port"))!.value);
+            await backend("vps1-grafana", labels, port, "grafana");
         }
         // An environment's container without the vps.edge label (as an environment with its own proxy labels them).
         await backend("preview-web", [...ownershipLabels({ app: "shop", environment: "preview", role: "web" }), ...(traefikLabels("shop-preview-web", { hosts: ["preview.example.com"], port: 8080, network: "vps1-edge" }) as Label[])], 8080, "preview");
@@ -198,6 +212,17 @@ describe("Traefik v3.7.13 routing two environments of a host stack on one addres
             const r = await get(ports.websecure, host);
             assert.deepEqual([r.status, r.body], [200, body], host);
         }
+    });
+
+    it("routes the host stack's own Grafana on its host name, only with the basic-auth users' password", async () => {
+        const auth = (user: string) => ({ authorization: `Basic ${Buffer.from(user).toString("base64")}` });
+        const withUsers = await until("Grafana routed", async () => {
+            const r = await get(ports.websecure, "grafana.example.com", "/", true, auth(GRAFANA_USERS));
+            return r.status === 200 ? r : undefined;
+        });
+        assert.equal(withUsers.body, "grafana");
+        assert.equal((await get(ports.websecure, "grafana.example.com")).status, 401, "no password");
+        assert.equal((await get(ports.websecure, "grafana.example.com", "/", true, auth("ops:a-wrong-password"))).status, 401, "a wrong password");
     });
 
     it("routes an attached service's path prefix (stripped) and refuses its private path, with the host's entrypoint (issue 11 on the shared edge)", async () => {

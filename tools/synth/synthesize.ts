@@ -101,14 +101,17 @@ export function secretPlaceholder(key: string, usersKeys: ReadonlySet<string> = 
     return key === "alertWebhookUrl" ? `https://synth-placeholder.invalid/${key}` : `synth-placeholder-${key}`;
 }
 
-/** The keys a stack file's services name as basic-auth users (`services.<name>.routes.basicAuth.usersKey`). */
-function basicAuthUsersKeys(services: unknown): Set<string> {
+/**
+ * The keys a stack file names as basic-auth users: an environment's services'
+ * (`services.<name>.routes.basicAuth.usersKey`) and a host stack's Grafana's
+ * (`monitoring.grafana.basicAuth.usersKey`).
+ */
+function basicAuthUsersKeys(services: unknown, monitoring: unknown): Set<string> {
     const keys = new Set<string>();
+    const add = (key: unknown) => typeof key === "string" && keys.add(key);
+    add((monitoring as any)?.grafana?.basicAuth?.usersKey);
     if (!services || typeof services !== "object") return keys;
-    for (const svc of Object.values(services as Record<string, any>)) {
-        const key = svc?.routes?.basicAuth?.usersKey;
-        if (typeof key === "string") keys.add(key);
-    }
+    for (const svc of Object.values(services as Record<string, any>)) add(svc?.routes?.basicAuth?.usersKey);
     return keys;
 }
 
@@ -137,7 +140,8 @@ export function readStackConfigFile(file: string, project: string): StackConfig 
     }
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
-    const usersKeys = basicAuthUsersKeys((raw as Record<string, unknown>)[`${project}:services`] ?? (raw as Record<string, unknown>).services);
+    const key = (k: string) => (raw as Record<string, unknown>)[`${project}:${k}`] ?? (raw as Record<string, unknown>)[k];
+    const usersKeys = basicAuthUsersKeys(key("services"), key("monitoring"));
     for (const [key, value] of Object.entries(raw)) {
         const fullKey = key.includes(":") ? key : `${project}:${key}`;
         let secret = false;

@@ -1,10 +1,11 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 
-/** One request received by {@link WebhookReceiver}: path and parsed JSON body. */
+/** One request received by {@link WebhookReceiver}: path, parsed JSON body and when it arrived (ms since the epoch). */
 export interface ReceivedWebhook {
     path: string;
     body: any;
+    at: number;
 }
 
 /**
@@ -30,7 +31,7 @@ export class WebhookReceiver {
                 } catch {
                     // keep the raw text: a test asserting on the body will show it
                 }
-                this.received.push({ path: req.url ?? "", body });
+                this.received.push({ path: req.url ?? "", body, at: Date.now() });
                 const answer = () => {
                     res.statusCode = this.failStatus ?? 204;
                     res.end();
