@@ -223,3 +223,38 @@ export const RELEASE_TIMEOUT_SECONDS = 1800;
 
 /** Lines of a release command's output shown when it fails (in the `pulumi up` error). */
 export const RELEASE_LOG_LINES = 40;
+
+// ---------------------------------------------------------------------------------------
+// Point-in-time recovery (postgres.pitr)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Point-in-time recovery: an RPO target of 5 minutes (archive_timeout is half of it); a full
+ * backup on Sundays and a differential one the other nights, both before the dump of the
+ * nightly backup at 03:00; the archive-lag check every minute; a marker every 2 minutes
+ * (a commit that keeps WAL flowing and gives the restore check its points in time); the
+ * weekly PITR restore check on Sundays after the full; full backups kept 14 days (any
+ * point in the last two weeks can be restored); at most 4 GiB of WAL waiting in pg_wal before
+ * pgBackRest drops it (alerted; size it well below the data volume's free space).
+ */
+export const PITR = {
+    enabled: true,
+    rpoMinutes: 5,
+    fullSchedule: "Sun *-*-* 01:00:00 UTC",
+    diffSchedule: "Mon..Sat *-*-* 01:00:00 UTC",
+    lagCheckSchedule: "*-*-* *:*:00",
+    markerSchedule: "*-*-* *:00/2:00",
+    restoreCheckSchedule: "Sun *-*-* 04:00:00 UTC",
+    retentionDays: 14,
+    queueMax: "4GiB",
+    passphraseKey: "pitrPassphrase",
+} as const;
+
+/** The oldest pgBackRest the PITR jobs work with (annotate 2.41, the restore's refusal without a set 2.37; tested on 2.45). */
+export const PGBACKREST_MIN_VERSION = "2.45";
+
+/** TimeoutStartSec= of one run of the archive-lag check and of the marker job: each asks the cluster a few questions. */
+export const PITR_QUICK_JOB_TIMEOUT_SECONDS = 120;
+
+/** TimeoutStartSec= of the PITR backups and the weekly restore check: the pgBackRest calls inside have their own limits, within it. */
+export const PITR_JOB_TIMEOUT_SECONDS = 7200;

@@ -55,8 +55,11 @@ export function stackOfReference(reference: string, project: string): string | u
 /** A fully qualified stack name, `<org>/<project>/<stack>` (a file backend's org is "organization"). */
 export const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
-/** The two Docker networks of an environment: `<app>-<env>-edge` and `<app>-<env>-internal`. */
-export function networkName(env: EnvironmentName, network: "edge" | "internal"): string {
+/**
+ * The Docker networks of an environment: `<app>-<env>-edge`, `<app>-<env>-internal`, and with
+ * point-in-time recovery `<app>-<env>-pitr`, the one route PostgreSQL has to the store.
+ */
+export function networkName(env: EnvironmentName, network: "edge" | "internal" | "pitr"): string {
     return dockerName({ ...env, role: network });
 }
 
@@ -82,7 +85,11 @@ export function isContainerName(name: string): boolean {
 export const UNIT_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The scheduled jobs of an environment, each one systemd service + timer. */
-export type JobKind = "backup" | "restore-check" | "backup-freshness" | "health-check";
+export type JobKind = "backup" | "restore-check" | "backup-freshness" | "health-check" | PitrJobKind;
+
+/** The point-in-time-recovery jobs of an environment (PointInTimeRecovery). */
+export const PITR_JOB_KINDS = ["pitr-full", "pitr-diff", "pitr-lag-check", "pitr-marker", "pitr-restore-check"] as const;
+export type PitrJobKind = (typeof PITR_JOB_KINDS)[number];
 
 /** `<app>-<env>-<job>`: the unit base name of one of an environment's jobs. */
 export function jobUnitName(env: EnvironmentName, job: JobKind): string {
@@ -120,6 +127,37 @@ export const BACKUP_TIERS = ["daily", "weekly", "monthly"] as const;
 /** The key prefix of an environment inside its bucket, `<app>/<env>/`; backups go under `<prefix><tier>/`. */
 export function bucketKeyPrefix(env: EnvironmentName): string {
     return `${env.app}/${env.environment}/`;
+}
+
+/** The PITR repository's path in the bucket (pgBackRest's `repo1-path`), `/<app>/<env>/pitr`: its own prefix beside the dumps' tiers. */
+export function pitrRepositoryPath(env: EnvironmentName): string {
+    return `/${bucketKeyPrefix(env)}pitr`;
+}
+
+/** The key prefix of the PITR repository, `<app>/<env>/pitr/` (what its credential may touch). */
+export function pitrKeyPrefix(env: EnvironmentName): string {
+    return `${bucketKeyPrefix(env)}pitr/`;
+}
+
+/** The IAM user pgBackRest uses, `<app>-<env>-pitr`: it lives in the database container, so it may touch the PITR prefix only. */
+export function pitrWriterName(env: EnvironmentName): string {
+    return `${namePrefix(env)}-pitr`;
+}
+
+/** The pgBackRest stanza of an environment, `<app>-<env>`. */
+export function pitrStanza(env: EnvironmentName): string {
+    return namePrefix(env);
+}
+
+/** The PostgreSQL data volume, `<app>-<env>-postgres-data`; a recovered one is `<that>-<YYYYmmdd>t<HHMMSS>` (restore.sh pitr). */
+export function postgresDataVolumeName(env: EnvironmentName): string {
+    return dockerName({ ...env, role: "postgres-data" });
+}
+
+/** Whether `name` is the environment's PostgreSQL data volume or one restore.sh pitr recovered (the only ones the server may mount). */
+export function isPostgresDataVolumeName(env: EnvironmentName, name: string): boolean {
+    const base = postgresDataVolumeName(env);
+    return name === base || new RegExp(`^${base.replace(/[.-]/g, "\\$&")}-\\d{8}t\\d{6}$`).test(name);
 }
 
 /** The prefix AWS gives a generated bucket name, `<app>-<env>-backups-`. */

@@ -11,6 +11,7 @@ import { RedisService } from "../components/services/redis-service";
 import { ReverseProxy } from "../components/services/reverse-proxy";
 import { Service, ServiceNetwork } from "../components/docker/service";
 import { BackupStorage } from "../components/cloud/backup-storage";
+import { PitrRepository } from "../components/cloud/pitr-repository";
 import { caaIssuerForAcme, DnsRecords, recordsForHosts } from "../components/cloud/dns-records";
 import { BackupTarget } from "../components/jobs/backup-job";
 import { DestroyGuard } from "../components/lifecycle/destroy-guard";
@@ -67,9 +68,10 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const prefix = namePrefix(cfg);
 
     // What the job scripts run on the VPS (see the headers of components/scripts/*.sh); tar
-    // archives the services' own volumes.
+    // archives the services' own volumes, jq reads pgBackRest's JSON in the PITR jobs.
     const usesTar = Object.values(cfg.services).some((s) => Object.keys(s.volumes).length > 0);
-    const host = vpsHost(`${prefix}-host`, cfg, ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(usesTar ? ["tar"] : [])]);
+    const usesJq = cfg.postgres?.pitr?.enabled === true;
+    const host = vpsHost(`${prefix}-host`, cfg, ["docker", "curl", "sha256sum", "systemctl", "rclone", ...(usesTar ? ["tar"] : []), ...(usesJq ? ["jq"] : [])]);
     const onHost: pulumi.ComponentResourceOptions = { provider: host.provider, dependsOn: [host.preflight] };
 
     // Where public traffic comes in: the host stack's shared edge (edge.stack), or a proxy of
@@ -77,6 +79,40 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     const attached = cfg.edge ? attachToEdge(`${prefix}-edge`, cfg.edge.stack) : undefined;
     const network = new AppNetwork(`${prefix}-network`, { app, environment, edge: attached === undefined }, onHost);
     const edgeNetwork: pulumi.Input<string> = attached?.network ?? network.edge!.name;
+
+    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
+    const storage = cfg.backupStorage
+        ? new BackupStorage(`${prefix}-backups`, {
+              app,
+              environment,
+              store: cfg.backupStorage.store,
+              region: cfg.backupStorage.region,
+              endpoint: cfg.backupStorage.endpoint,
+              bucketName: cfg.backupStorage.bucketName,
+              adoptExisting: cfg.backupStorage.adoptExisting,
+              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+              retention: cfg.backupStorage.retention,
+              objectLock: cfg.backupStorage.objectLock,
+              protect: cfg.protectData,
+              credentials: cfg.backupStorage.credentials,
+          })
+        : undefined;
+    // The PITR repository (postgres.pitr): its own prefix in that bucket, its own credential.
+    const pitrConfig = cfg.postgres?.pitr?.enabled ? cfg.postgres.pitr : undefined;
+    const pitrRepository =
+        pitrConfig && storage && cfg.backupStorage
+            ? new PitrRepository(`${prefix}-pitr-repository`, {
+                  app,
+                  environment,
+                  store: cfg.backupStorage.store,
+                  bucket: storage.bucketName,
+                  bucketArn: storage.bucket?.arn,
+                  region: cfg.backupStorage.region,
+                  endpoint: cfg.backupStorage.endpoint,
+                  kmsKeyArn: cfg.backupStorage.kmsKeyArn,
+                  credentials: cfg.backupStorage.credentials,
+              })
+            : undefined;
 
     const dependencies: Record<string, pulumi.Resource> = {};
     const dataVolumeNames: string[] = [];
@@ -93,10 +129,35 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     });
     let postgres: PostgresService | undefined;
     if (cfg.postgres) {
-        const { database, user, password } = cfg.postgres;
-        postgres = new PostgresService(`${prefix}-postgres`, { ...dataServiceArgs(cfg.postgres), database, user, password }, onHost);
+        const { database, user, password, dataVolume, keptVolumes } = cfg.postgres;
+        postgres = new PostgresService(
+            `${prefix}-postgres`,
+            {
+                ...dataServiceArgs(cfg.postgres),
+                database,
+                user,
+                password,
+                dataVolumeName: dataVolume,
+                keptVolumeNames: keptVolumes,
+                pitr:
+                    pitrConfig && pitrRepository
+                        ? {
+                              pgbackrestVersion: pitrConfig.pgbackrestVersion,
+                              rpoMinutes: pitrConfig.rpoMinutes,
+                              retentionDays: pitrConfig.retentionDays,
+                              queueMax: pitrConfig.queueMax,
+                              repository: pitrRepository.repository,
+                              passphrase: pitrConfig.passphrase,
+                              accessKeyId: pitrRepository.accessKeyId,
+                              secretAccessKey: pitrRepository.secretAccessKey,
+                          }
+                        : undefined,
+            },
+            onHost,
+        );
         dependencies.postgres = postgres.service.container;
-        dataVolumeNames.push(postgres.data.volumeName);
+        dataVolumeNames.push(...postgres.dataVolumes.map((v) => v.volumeName));
+        if (postgres.pgbackrestVolume) dataVolumeNames.push(postgres.pgbackrestVolume.volumeName);
     }
     let redis: RedisService | undefined;
     if (cfg.redis) {
@@ -208,23 +269,6 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
           })
         : undefined;
 
-    // Where the backup job uploads: the environment's bucket on AWS, or an S3-compatible store.
-    const storage = cfg.backupStorage
-        ? new BackupStorage(`${prefix}-backups`, {
-              app,
-              environment,
-              store: cfg.backupStorage.store,
-              region: cfg.backupStorage.region,
-              endpoint: cfg.backupStorage.endpoint,
-              bucketName: cfg.backupStorage.bucketName,
-              adoptExisting: cfg.backupStorage.adoptExisting,
-              kmsKeyArn: cfg.backupStorage.kmsKeyArn,
-              retention: cfg.backupStorage.retention,
-              objectLock: cfg.backupStorage.objectLock,
-              protect: cfg.protectData,
-              credentials: cfg.backupStorage.credentials,
-          })
-        : undefined;
     const backupTarget: BackupTarget | undefined = storage?.target;
     // Attached to a host stack, the environment is watched by the host's monitoring: its jobs
     // report to node-exporter's textfile directory, and it publishes its targets.
@@ -238,8 +282,8 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
     // not the whole service before it stops at the protected volumes: see DestroyGuard.
     if (cfg.protectData) {
         const covers: (pulumi.Resource | undefined)[] = [
-            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage],
-            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck, monitoringTargets],
+            ...[host, network, postgres, redis, proxy, ...Object.values(services), dns, storage, pitrRepository],
+            ...[jobs.backup, jobs.restoreCheck, jobs.freshnessCheck, jobs.healthCheck, jobs.pitr, monitoringTargets],
         ];
         new DestroyGuard(`${prefix}-destroy-guard`, { covers: covers.filter((r): r is pulumi.Resource => r !== undefined) });
     }
@@ -258,6 +302,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
             ...(jobs.restoreCheck ? [jobs.restoreCheck.timerName] : []),
             ...(jobs.freshnessCheck ? [jobs.freshnessCheck.timerName] : []),
             jobs.healthCheck.timerName,
+            ...(jobs.pitr?.timerNames ?? []),
         ],
         dnsRecords: dns?.hostnames ?? [],
         backupBucket: storage?.bucketName,

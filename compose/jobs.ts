@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupFreshnessCheck } from "../components/jobs/backup-freshness-check";
 import { BackupJob, BackupTarget } from "../components/jobs/backup-job";
 import { HealthCheckJob } from "../components/jobs/health-check-job";
+import { PointInTimeRecovery } from "../components/jobs/point-in-time-recovery";
 import { PostgresService } from "../components/services/postgres-service";
 import { RedisService } from "../components/services/redis-service";
 import { RestoreCheck } from "../components/jobs/restore-check";
@@ -36,6 +37,8 @@ export interface EnvironmentJobs {
     restoreCheck?: RestoreCheck;
     freshnessCheck?: BackupFreshnessCheck;
     healthCheck: HealthCheckJob;
+    /** With postgres.pitr (enabled) and backup storage: the point-in-time-recovery jobs. */
+    pitr?: PointInTimeRecovery;
 }
 
 /**
@@ -127,5 +130,25 @@ export function buildJobs(cfg: EnvironmentConfig, t: JobTargets): EnvironmentJob
         },
         opts,
     );
-    return { backup, restoreCheck, freshnessCheck, healthCheck };
+
+    // The PITR jobs, where PostgreSQL archives WAL (postgres.pitr, which needs backupStorage).
+    const pitr =
+        t.postgres?.pgbackrestVolume && cfg.postgres?.pitr?.enabled
+            ? new PointInTimeRecovery(
+                  `${prefix}-pitr`,
+                  {
+                      ...common,
+                      container: t.postgres.containerName,
+                      pgUser: cfg.postgres.user,
+                      rpoMinutes: cfg.postgres.pitr.rpoMinutes,
+                      memoryMb: cfg.postgres.memory,
+                      schedules: cfg.postgres.pitr,
+                      dataVolume: t.postgres.data.volumeName,
+                      volumes: [...t.postgres.dataVolumes.map((v) => v.volumeName), t.postgres.pgbackrestVolume.volumeName],
+                      dependsOn: [t.postgres.service.container],
+                  },
+                  opts,
+              )
+            : undefined;
+    return { backup, restoreCheck, freshnessCheck, healthCheck, pitr };
 }

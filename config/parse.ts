@@ -9,11 +9,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { PITR } from "../components/defaults";
 import { backupStorageChecks, backupStorageSchema } from "./backup-storage";
 import { dnsChecks, dnsSchema } from "./dns";
 import { edgeChecks, edgeSchema } from "./edge";
 import { hostSchema, registryChecks, registryLookupHost, registrySchema } from "./host";
 import { alertsSchema, alertWebhookChecks, backupMaxAgeHours, backupScheduleChecks, backupSchema, healthCheckSchema } from "./jobs";
+import { pitrChecks, postgresVolumeChecks } from "./pitr";
 import { proxyChecks, proxySchema } from "./proxy";
 import {
     databasePasswordChecks,
@@ -98,6 +100,8 @@ const CROSS_FIELD_CHECKS: readonly CrossFieldCheck[] = [
     dnsChecks,
     backupStorageChecks,
     backupScheduleChecks,
+    pitrChecks,
+    postgresVolumeChecks,
 ];
 
 const STRING_KEYS = new Set(["kind", "name", "app", "environment", ...SECRET_KEYS]);
@@ -160,6 +164,8 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         const key = record(reg).passwordKey;
         if (typeof key === "string") referenced.add(key);
     }
+    const pitr = record(record(decoded.postgres).pitr);
+    if (record(decoded.postgres).pitr !== undefined) referenced.add(typeof pitr.passphraseKey === "string" ? pitr.passphraseKey : PITR.passphraseKey);
     const declared = new Set(Object.keys(rawSchema.shape));
     const forSchema: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(decoded)) {
@@ -182,7 +188,13 @@ export function parseEnvironmentConfig(raw: RawStackConfig): EnvironmentConfig {
         registries: cfg.registries.map((r) => ({ address: registryLookupHost(r.address), username: r.username, password: secret(r.passwordKey) })),
         proxy: cfg.proxy,
         services: resolveServices(cfg.services, decoded, raw.secretKeys, secret),
-        postgres: cfg.postgres ? { ...cfg.postgres, password: secret("databasePassword") } : undefined,
+        postgres: cfg.postgres
+            ? {
+                  ...cfg.postgres,
+                  password: secret("databasePassword"),
+                  pitr: cfg.postgres.pitr && { ...cfg.postgres.pitr, passphrase: secret(cfg.postgres.pitr.passphraseKey) },
+              }
+            : undefined,
         redis: cfg.redis && { ...cfg.redis, password: cfg.redisPassword !== undefined ? secret("redisPassword") : undefined },
         alerts: { ...cfg.alerts, webhookUrl: cfg.alertWebhookUrl !== undefined ? secret("alertWebhookUrl") : undefined },
         backup: { ...cfg.backup, maxAgeHours: backupMaxAgeHours(cfg.backup.schedule, cfg.backup.maxAgeHours) },

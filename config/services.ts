@@ -9,6 +9,7 @@ import { durationNanos } from "../components/docker/docker-forms";
 import { credentialInUrl, looksLikeSecretName } from "../policies/secret-names";
 import { dependencyOrder } from "./dependency-order";
 import { metricsSchema } from "./monitoring";
+import { dataVolumeSchema, keptVolumesSchema, pitrSchema } from "./pitr";
 import { parseReferences, referencedKeys, resolveReferences } from "./references";
 import { splitHostEntry } from "../components/naming";
 import { basicAuthProblem, hostEntry, RoutesSection, routesSchema } from "./routes";
@@ -219,6 +220,12 @@ export const postgresSchema = z.strictObject({
     ...dataServiceBase,
     database: z.string().regex(/^[a-z_][a-z0-9_]*$/, "database must be a lower-case SQL identifier"),
     user: z.string().regex(/^[a-z_][a-z0-9_]*$/, "user must be a lower-case SQL identifier"),
+    /** Point-in-time recovery (config/pitr.ts). */
+    pitr: pitrSchema.optional(),
+    /** The data volume the server mounts; a PITR promote sets it to a recovered one (config/pitr.ts). */
+    dataVolume: dataVolumeSchema,
+    /** Earlier data volumes kept in the stack but not mounted (config/pitr.ts). */
+    keptVolumes: keptVolumesSchema,
 });
 
 /** `redis`: Redis. */

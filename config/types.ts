@@ -9,6 +9,7 @@ import type { DnsSection } from "./dns";
 import type { EdgeSection } from "./edge";
 import type { HostSection } from "./host";
 import type { AlertsSection, BackupSection, HealthCheckSection } from "./jobs";
+import type { PitrSection } from "./pitr";
 import type { ProxySection } from "./proxy";
 import type { PostgresSection, RedisSection, ResolvedService } from "./services";
 
@@ -43,7 +44,8 @@ export interface EnvironmentConfig {
     /** The environment's own proxy (exclusive with edge). */
     proxy?: ProxySection;
     services: Record<string, ServiceConfig>;
-    postgres?: PostgresSection & { password: pulumi.Output<string> };
+    /** PostgreSQL; with `pitr`, its repository's encryption passphrase as a secret. */
+    postgres?: Omit<PostgresSection, "pitr"> & { password: pulumi.Output<string>; pitr?: PitrSection & { passphrase: pulumi.Output<string> } };
     /** Redis; `password` from the secret key redisPassword turns on authentication. */
     redis?: RedisSection & { password?: pulumi.Output<string> };
     alerts: AlertsSection & { webhookUrl?: pulumi.Output<string> };

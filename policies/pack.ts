@@ -7,6 +7,7 @@ import { containerPolicies } from "./containers";
 import { dnsPolicies } from "./dns";
 import { imagePolicies } from "./images";
 import { jobPolicies } from "./jobs";
+import { pitrPolicies } from "./pitr";
 import type { AnyPolicy } from "./vocabulary";
 import { secretPolicies } from "./secrets";
 import { servicePolicies } from "./services";
@@ -15,4 +16,4 @@ import { storagePolicies } from "./storage";
 /** Must equal `name` in PulumiPolicy.yaml and package.json. */
 export const PACK_NAME = "vps-stacks-policies";
 
-export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...servicePolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies];
+export const allPolicies: readonly AnyPolicy[] = [...storagePolicies, ...imagePolicies, ...containerPolicies, ...servicePolicies, ...secretPolicies, ...dnsPolicies, ...jobPolicies, ...pitrPolicies];

@@ -82,7 +82,8 @@ describe("host stack: the offline synth of vps1, staging and production", functi
             assert.deepEqual(ofType(r, "pulumi:pulumi:StackReference").map((x) => x.props), [{ name: "organization/vps-stacks/vps1" }]);
             assert.deepEqual(publishing(r), [], "an attached environment publishes no host port");
             assert.deepEqual(ofType(r, "vps:index:ReverseProxy"), []);
-            assert.deepEqual(ofType(r, "docker:index/network:Network").map((n) => n.props.name), [`shop-${stack}-internal`], "the edge network is the host's");
+            // The edge network is the host's; `pitr` is PostgreSQL's route to its PITR store (postgres.pitr).
+            assert.deepEqual(ofType(r, "docker:index/network:Network").map((n) => n.props.name).sort(), [`shop-${stack}-internal`, `shop-${stack}-pitr`], "the edge network is the host's");
             for (const c of ofType(r, CONTAINER).filter((x) => labels(x)["traefik.enable"] === "true")) {
                 const l = labels(c);
                 const role = l["vps.role"];

@@ -45,7 +45,7 @@ const ALLOWED: Record<string, string[]> = {
     program: ["compose", "config"],
     compose: ["config", "components", "components/docker", "components/services", "components/monitoring", "components/cloud", "components/jobs", "components/lifecycle"],
     // Facts and pure functions only: the config never loads a component or a provider SDK.
-    config: ["components/naming.ts", "components/defaults.ts", "components/docker/docker-forms.ts", "policies/secret-names.ts"],
+    config: ["components/naming.ts", "components/defaults.ts", "components/pgbackrest.ts", "components/docker/docker-forms.ts", "policies/secret-names.ts"],
     // The pack loads from its own folder: outside it, dependency-free files only.
     policies: ["components/docker/labels.ts"],
     "components/services": ["components", "components/docker"],

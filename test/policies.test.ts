@@ -108,6 +108,11 @@ const failing: FailingCase[] = [
         message: "has 2 health-check jobs",
         resource: `shop-${S}-health-2`,
     },
+    // Point-in-time recovery
+    { policy: "pitr-jobs-present", title: "archiving without the weekly PITR restore check", stack: () => without(S, `shop-${S}-pitr-restore-check`), message: "lacks the point-in-time-recovery job(s) shop-staging-pitr-restore-check", resource: `shop-${S}-postgres` },
+    { policy: "pitr-jobs-present", title: "archiving with none of the PITR jobs", stack: () => happyStack(P).filter((r) => !r.name.startsWith(`shop-${P}-pitr`)), message: "shop-production-pitr-full, shop-production-pitr-diff, shop-production-pitr-lag-check, shop-production-pitr-marker, shop-production-pitr-restore-check", resource: `shop-${P}-postgres` },
+    { policy: "pitr-volumes-retained", title: "pgBackRest's spool volume not retained", stack: () => changed(S, `shop-${S}-pgbackrest`, "options.retainOnDelete", false), message: "Volume 'shop-staging-pgbackrest' holds point-in-time-recovery data", resource: `shop-${S}-pgbackrest`, preview: false },
+    { policy: "pitr-volumes-retained", title: "a kept data volume that is not in the stack", stack: () => changed(P, `shop-${P}-pitr`, "props.volumes", [`shop-${P}-postgres-data`, `shop-${P}-postgres-data-20261201t140500`]), message: "depends on volume 'shop-production-postgres-data-20261201t140500', which is not a volume of this stack", resource: `shop-${P}-pitr`, preview: false },
 ];
 
 describe("policy pack", () => {
@@ -171,9 +176,9 @@ describe("policy pack", () => {
         });
 
         it("productionEnvironments config widens what counts as production", () => {
-            // The happy staging stack protects nothing: as "production" its 4 volumes and its bucket are reported.
+            // The happy staging stack protects nothing: as "production" its 5 volumes (pgBackRest's spool among them) and its bucket are reported.
             const config = { "production-data-protected": { productionEnvironments: ["production", "staging"] } };
-            assert.strictEqual(synthViolations(happyStack(S), "production-data-protected", config).length, 5);
+            assert.strictEqual(synthViolations(happyStack(S), "production-data-protected", config).length, 6);
         });
     });
 

@@ -56,7 +56,7 @@ describe("README", () => {
                 assert.ok(line?.includes(`\`${path.posix.basename(file)}\` (${type})`), `the README's layout row of ${path.posix.dirname(file)}/ names ${path.posix.basename(file)} (${type})`);
             }
         }
-        assert.equal(types, 23);
+        assert.equal(types, 25);
     });
 
     it("states in the configuration reference, and Pulumi.yaml in its descriptions, the defaults of components/defaults.ts", () => {
@@ -99,6 +99,9 @@ describe("README", () => {
             ["### Host stack", "jobs.diskUsage.thresholdPercent", `\`${d.DISK_USAGE.thresholdPercent}\``],
             ["### Host stack", "jobs.diskUsage.paths", `\`${JSON.stringify(d.DISK_USAGE.paths).replace(/,/g, ", ")}\``],
             ["### Host stack", "jobs.edgeCheck.schedule", `\`${d.EDGE_CHECK.schedule}\``],
+            ...(["enabled", "rpoMinutes", "retentionDays", "queueMax", "fullSchedule", "diffSchedule", "lagCheckSchedule", "markerSchedule", "restoreCheckSchedule", "passphraseKey"] as const).map(
+                (key): [string, string, string] => ["### `postgres.pitr`", key, `\`${d.PITR[key]}\``],
+            ),
         ];
         for (const [heading, key, value] of expected) assert.ok(defaultOf(heading, key).includes(value), `README ${heading} ${key}: ${defaultOf(heading, key)} lacks ${value}`);
         const r = d.BACKUP_RETENTION;

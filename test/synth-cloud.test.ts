@@ -73,12 +73,26 @@ describe("offline synth: DNS records and backup buckets of the shipped stacks", 
         it(`names only ${stack}'s own bucket in the backup credential's IAM policy`, () => {
             const r = runs[stack].result!;
             const arn = `arn:aws:s3:::${one(r, "aws:s3/bucket:Bucket").props.bucket}`;
-            const arns = s3Arns(one(r, "aws:iam/userPolicy:UserPolicy").props.policy);
-            assert.ok(arns.length > 0);
-            for (const a of arns) assert.ok(a === arn || a.startsWith(`${arn}/shop/${stack}/`), `${a} is outside ${arn}/shop/${stack}/`);
+            const policies = ofType(r, "aws:iam/userPolicy:UserPolicy");
+            // The backup job's, and pgBackRest's (PITR): each its own user.
+            assert.deepEqual(policies.map((p) => p.name).sort(), [`shop-${stack}-backups-writer-policy`, `shop-${stack}-pitr-repository-writer-policy`]);
+            for (const policy of policies) {
+                const arns = s3Arns(policy.props.policy);
+                assert.ok(arns.length > 0);
+                for (const a of arns) assert.ok(a === arn || a.startsWith(`${arn}/shop/${stack}/`), `${a} is outside ${arn}/shop/${stack}/`);
+            }
             const other = STACKS.find((s) => s !== stack)!;
             const otherArn = `arn:aws:s3:::${one(runs[other].result!, "aws:s3/bucket:Bucket").props.bucket}`;
             assert.notEqual(otherArn, arn, "each environment has its own bucket");
+        });
+
+        it(`gives pgBackRest (in ${stack}'s database container) a credential for the PITR prefix only, none of the dumps' tiers`, () => {
+            const r = runs[stack].result!;
+            const arn = `arn:aws:s3:::${one(r, "aws:s3/bucket:Bucket").props.bucket}`;
+            const pitr = ofType(r, "aws:iam/userPolicy:UserPolicy").find((p) => p.name === `shop-${stack}-pitr-repository-writer-policy`)!;
+            assert.deepEqual(s3Arns(pitr.props.policy), [arn, `${arn}/shop/${stack}/pitr/*`]);
+            const list = JSON.parse(String(pitr.props.policy)).Statement.find((st: any) => st.Action === "s3:ListBucket");
+            assert.deepEqual(list.Condition, { StringLike: { "s3:prefix": [`shop/${stack}/pitr/`, `shop/${stack}/pitr/*`] } });
         });
 
         it(`creates one DNS record per routed host of ${stack}, pointing at its host stack's proxy address`, () => {

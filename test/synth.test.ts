@@ -74,8 +74,9 @@ describe("offline synth of the shipped stacks", function () {
     it("gives volumes the same deterministic names in two synths of one stack", () => {
         const names = (r: SynthResult) => ofType(r, "docker:index/volume:Volume").map((v) => v.props.name).sort();
         assert.deepEqual(names(results["staging-again"]), names(results.staging));
-        // The certificates are the host stack's (vps1-acme): an attached environment has none.
-        assert.deepEqual(names(results.staging), ["shop-staging-postgres-data", "shop-staging-redis-data"]);
+        // The certificates are the host stack's (vps1-acme): an attached environment has none;
+        // pgbackrest: the spool and log of point-in-time recovery (postgres.pitr).
+        assert.deepEqual(names(results.staging), ["shop-staging-pgbackrest", "shop-staging-postgres-data", "shop-staging-redis-data"]);
         assert.deepEqual(results.staging.outputs.dataVolumeNames, names(results.staging));
     });
 
@@ -118,12 +119,18 @@ describe("offline synth of the shipped stacks", function () {
             assert.deepEqual(publishing.map((c) => c.name), []);
         });
 
-        it(`keeps data services on the internal network only (${stack})`, () => {
+        it(`keeps data services on the internal network only, PostgreSQL also on its route to the PITR store (${stack})`, () => {
             const data = containers(results[stack]).filter((c) => ["postgres", "redis"].includes(label(c, "vps.role")!));
             assert.equal(data.length, 2);
             for (const c of data) {
-                assert.deepEqual((c.props.networksAdvanced as any[]).map((n) => n.name), [`shop-${stack}-internal`]);
+                const expected = label(c, "vps.role") === "postgres" ? [`shop-${stack}-internal`, `shop-${stack}-pitr`] : [`shop-${stack}-internal`];
+                assert.deepEqual((c.props.networksAdvanced as any[]).map((n) => n.name), expected);
             }
+            // Reaching the store takes a network that is not internal; only PostgreSQL joins it.
+            const pitr = ofType(results[stack], "docker:index/network:Network").find((n) => n.props.name === `shop-${stack}-pitr`)!;
+            assert.notEqual(pitr.props.internal, true);
+            const onPitr = containers(results[stack]).filter((c) => (c.props.networksAdvanced as any[]).some((n) => n.name === `shop-${stack}-pitr`));
+            assert.deepEqual(onPitr.map((c) => label(c, "vps.role")), ["postgres"]);
             const internal = ofType(results[stack], "docker:index/network:Network").find((n) => n.props.name === `shop-${stack}-internal`)!;
             assert.equal(internal.props.internal, true);
         });

@@ -11,12 +11,15 @@ import { Owner, ownershipLabels } from "./labels";
 export type DataVolumeArgs = Owner & {
     /** `protect: true` on the volume, so `pulumi destroy` refuses to delete it (production). Default false. */
     readonly protect?: boolean;
+    /** The Docker volume name when it is not the deterministic one (a PostgreSQL volume restore.sh pitr recovered). */
+    readonly name?: string;
 };
 
 /**
  * A named Docker volume that outlives its environment.
  *
- * - The name is deterministic, `<app>-<env>-<role>` (a host stack's `<host>-<role>`): an
+ * - The name is deterministic, `<app>-<env>-<role>` (a host stack's `<host>-<role>`; or a
+ *   recovered PostgreSQL volume's own name): an
  *   environment destroyed and brought up again re-attaches the same data.
  * - `retainOnDelete: true` always: `pulumi destroy` drops the volume from the state and
  *   leaves it on the VPS.
@@ -34,8 +37,8 @@ export class DataVolume extends pulumi.ComponentResource {
 
     constructor(name: string, args: DataVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("vps:index:DataVolume", name, { role: args.role }, opts);
-        const { protect, ...owner } = args;
-        this.volumeName = dockerName(owner);
+        const { protect, name: volumeName, ...owner } = args;
+        this.volumeName = volumeName ?? dockerName(owner);
         this.volume = new docker.Volume(
             `${name}-volume`,
             { name: this.volumeName, driver: "local", labels: ownershipLabels(owner) },

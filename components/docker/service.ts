@@ -54,6 +54,12 @@ export type ServiceArgs = Owner & ServiceSettings;
 export interface ServiceSettings {
     /** Pinned image reference (tag other than latest, or digest); the config schema enforces it. */
     readonly image: string;
+    /**
+     * An image already on the host that the container runs instead of `image`, e.g. the id of
+     * one built from it (PostgreSQL with pgBackRest). `image` is still pulled: it is the
+     * build's base, and what the image policies judge. Default: `image` itself.
+     */
+    readonly imageId?: pulumi.Input<string>;
     readonly healthcheck: HealthcheckArgs;
     /** Seconds `pulumi up` waits for the container to report healthy before failing. Default {@link HEALTH_TIMEOUT_SECONDS} (120). */
     readonly healthTimeoutSeconds?: number;
@@ -282,7 +288,7 @@ export class Service extends pulumi.ComponentResource {
                     environment: args.environment,
                     role: args.role,
                     connection: args.remote!.connection,
-                    image: this.image.imageId,
+                    image: args.imageId ?? this.image.imageId,
                     command: args.release,
                     env: args.env,
                     secretEnv: args.secretEnv,
@@ -303,7 +309,7 @@ export class Service extends pulumi.ComponentResource {
                     i === 0 ? `${name}-container` : `${name}-container-${i + 1}`,
                     {
                         name: fixedName ? base : undefined,
-                        image: this.image.imageId,
+                        image: args.imageId ?? this.image.imageId,
                         envs,
                         command: args.command,
                         entrypoints: args.entrypoint,

@@ -10,6 +10,8 @@
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list redis <container>
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] postgres <database> --into <target-db> [--key <key>] [--replace]
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] redis <container> --output <file.rdb> [--key <key>]
+#   /opt/vps-jobs/<app>-<env>-pitr-restore-check/restore.sh pitr --to '<timestamp>' [--set <label>] [--port <port>]
+#   /opt/vps-jobs/<app>-<env>-pitr-restore-check/restore.sh pitr-promote|pitr-discard <name>
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] list volume <volume>
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] volume <volume> --output <dir> [--key <key>]
 #   /opt/vps-jobs/<app>-<env>-backup/restore.sh [--env-file <file>] volume <volume> --replace [--key <key>]
@@ -45,6 +47,9 @@
 #               mounts it (stop the service first); extracted beside the volume's directory, then
 #               the directory is renamed to "_data.replaced-<YYYYmmddHHMMSS>" (kept: delete it once
 #               the restore is confirmed) and the restored one to the volume's directory.
+#   pitr, pitr-promote, pitr-discard   point-in-time recovery into a new volume, served on
+#               loopback for inspection, and the explicit step that makes it the live one:
+#               see pitr-restore.sh (installed with the PITR restore check, not here).
 #   --key       a key relative to the bucket, as printed by `list` (any tier). Without it,
 #               the newest complete backup is used; when it does not verify (checksum
 #               mismatch, bad sidecar), the script says so and falls back to the next newest
@@ -372,15 +377,30 @@ restore_main() {
   if [ "${1:-}" = --env-file ]; then
     env_file=${2:-}
     shift 2 || { restore_usage; return 2; }
-  elif [ -z "${S3_BUCKET:-}" ]; then
+  elif [ -z "${S3_BUCKET:-}" ] && [ -z "${PITR_PG_USER:-}" ]; then
     env_file="/etc/vps-jobs/$(basename "$here").env"
   fi
   if [ -n "$env_file" ]; then
     job_load_env_file "$env_file" || return 2
   fi
   job_reject_crlf || return 2
-  s3_init || return 2
   command=${1:-}
+  case "$command" in
+    pitr | pitr-promote | pitr-discard)
+      [ -f "$here/pitr-restore.sh" ] || { echo "restore: $command is installed with the PITR restore check: sudo /opt/vps-jobs/<app>-<env>-pitr-restore-check/restore.sh $*" >&2; return 2; }
+      # shellcheck source=pitr.sh
+      . "$here/pitr.sh"
+      # shellcheck source=pitr-restore.sh
+      . "$here/pitr-restore.sh"
+      RESTORE_WORK=$(job_work_dir restore)
+      # shellcheck disable=SC2064 # the directory is fixed now
+      trap "rm -rf '$RESTORE_WORK'" EXIT
+      job_trap_signals
+      shift
+      pitr_main "$command" "$@"
+      return ;;
+  esac
+  s3_init || return 2
   shift || true
   case "$command" in
     list)

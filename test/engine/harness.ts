@@ -89,13 +89,17 @@ export interface OperationResult {
     changes: Record<string, number>;
 }
 
-/** Secret values unique to one sandbox, so a test can look for them in the state. */
-export function defaultSecrets(): Record<string, string> {
+/**
+ * Secret values unique to one sandbox, so a test can look for them in the state; with a
+ * stack file's config whose postgres has `pitr`, also the PITR repository's passphrase.
+ */
+export function defaultSecrets(config: Record<string, unknown> = {}): Record<string, string> {
     const token = () => randomBytes(12).toString("hex");
     return {
         sshPrivateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\nengine-suite-${token()}\n-----END OPENSSH PRIVATE KEY-----`,
         databasePassword: `engine-db-${token()}`,
         alertWebhookUrl: `https://discord.com/api/webhooks/1/engine-${token()}`,
+        ...((config[fullKey("postgres")] as { pitr?: unknown } | undefined)?.pitr !== undefined ? { pitrPassphrase: `engine-pitr-${token()}-${token()}` } : {}),
     };
 }
 
@@ -181,7 +185,7 @@ export class Sandbox {
             { stackName: spec.name, projectName: PROJECT, program },
             { workDir: this.workDir, envVars: this.env, pulumiCommand: await this.pulumi() },
         );
-        const secrets = spec.secrets ?? defaultSecrets();
+        const secrets = spec.secrets ?? defaultSecrets(config);
         await stack.setAllConfig(Object.fromEntries(Object.entries(secrets).map(([k, v]) => [fullKey(k), { value: v, secret: true }])));
         this.stacks.set(spec.name, stack);
         return secrets;

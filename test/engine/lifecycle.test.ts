@@ -60,7 +60,24 @@ describe("engine: the staging stack's lifecycle", function () {
         assert.deepEqual(calls(journal, "delete"), []);
         assert.deepEqual(calls(journal, "update"), []);
         firstVolumes = new Map(calls(journal, "create", VOLUME).map((e) => [e.urn!, e.id!]));
-        assert.equal(firstVolumes.size, 2, "PostgreSQL's and Redis' (the certificates are the host stack's)");
+        assert.equal(firstVolumes.size, 3, "PostgreSQL's, Redis' and pgBackRest's spool (postgres.pitr); the certificates are the host stack's");
+    });
+
+    it("3.3 point-in-time recovery is deployed: the derived image, the store network, the spool volume, pgBackRest's own IAM user and the five jobs", function () {
+        needs();
+        const byName = (name: string) => sandbox.resources("staging").filter((r) => urnName(r.urn) === name);
+        const image = byName("shop-staging-postgres-pitr-image")[0];
+        assert.equal(image?.type, "docker:index/image:Image");
+        const container = sandbox.resources("staging").find((r) => r.type === CONTAINER && urnName(r.urn) === "shop-staging-postgres-server-container")!;
+        assert.equal(container.outputs!.image, image.outputs!.repoDigest, "PostgreSQL runs the image built on the VPS");
+        assert.ok((container.outputs!.command as string[]).some((a) => a.startsWith("archive_command=pgbackrest")));
+        assert.equal(byName("shop-staging-postgres-pitr-network")[0]?.outputs?.name, "shop-staging-pitr");
+        const spool = sandbox.resources("staging").find((r) => r.type === VOLUME && r.outputs?.name === "shop-staging-pgbackrest");
+        assert.ok(spool, "the spool volume is in the state");
+        assert.equal(spool.retainOnDelete, true);
+        assert.equal(byName("shop-staging-pitr-repository-writer")[0]?.outputs?.name, "shop-staging-pitr");
+        const jobs = sandbox.resources("staging").filter((r) => r.type === "vps:index:ScheduledJob" && /-pitr-/.test(String(r.outputs?.unitName)));
+        assert.deepEqual(jobs.map((j) => String(j.outputs?.unitName)).sort(), ["full", "diff", "lag-check", "marker", "restore-check"].map((k) => `shop-staging-pitr-${k}`).sort());
     });
 
     it("3.3 a second up of the unchanged program changes nothing (--expect-no-changes)", async function () {
@@ -113,12 +130,21 @@ describe("engine: the staging stack's lifecycle", function () {
 
     it("3.4 a new PostgreSQL image replaces its container delete-before-replace, and touches no volume", async function () {
         needs();
-        const { journal, ...postgres } = await newImage("postgres.image", "postgres:16.7-alpine", "shop-staging-postgres-server-container");
+        const { old, journal, ...postgres } = await newImage("postgres.image", "postgres:16.7-alpine", "shop-staging-postgres-server-container");
         assert.deepEqual(calls(postgres.calls, "diff")[0].replaces, ["image"]);
         assert.ok(postgres.deleted < postgres.created, "two PostgreSQL servers never share the data volume: the old one is gone first");
         assert.equal(postgres.calls[postgres.created].inputs!.name, "shop-staging-postgres", "the fixed name comes back");
         const image = named(journal, "shop-staging-postgres-server-image");
         assert.deepEqual(calls(image, "diff")[0].replaces, ["name"]);
+        // With PITR the new base is rebuilt in place (a native resource: an update), and the
+        // container runs the new build.
+        const derived = named(journal, "shop-staging-postgres-pitr-image");
+        assert.equal(calls(derived, "diff")[0].decision, "update");
+        assert.equal((calls(derived, "update")[0].inputs!.build as { args: Record<string, string> }).args.BASE_IMAGE, "postgres:16.7-alpine");
+        const state = (name: string) => sandbox.resources("staging").find((r) => urnName(r.urn) === name)!;
+        const rebuilt = state("shop-staging-postgres-pitr-image").outputs!.repoDigest;
+        assert.notEqual(rebuilt, old.outputs!.image, "a new build, a new image id");
+        assert.equal(state("shop-staging-postgres-server-container").outputs!.image, rebuilt);
     });
 
     it("3.7 the state holds none of the stack's secret values in plain text", async function () {

@@ -107,6 +107,7 @@ describe("engine: the production stack and its destroy guard", function () {
             "command:remote:Command",
             `${VOLUME} [protect]`,
             `${VOLUME} [protect]`,
+            `${VOLUME} [protect]`,
         ]);
         assert.ok(custom().some((r) => r.urn.endsWith("::shop-production-host-preflight")));
         assert.equal(sandbox.resources("production").some((r) => r.type === GUARD), false, "the lifted guard is gone");

@@ -62,6 +62,8 @@ describe("provider stand-ins", () => {
             { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1", keepLocally: false }, change: { keepLocally: true }, expect: "update", why: "keepLocally is updatable" },
             { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1" }, change: { name: "a:2" }, expect: "replace", why: "name is ForceNew" },
             { type: "docker:index/remoteImage:RemoteImage", base: { name: "a:1" }, change: { build: { context: "." } }, expect: "replace", why: "build's fields are ForceNew" },
+            { type: "docker:index/image:Image", base: { imageName: "p:1", build: { args: { V: "1" } } }, change: { build: { args: { V: "2" } } }, expect: "update", why: "the native Image is rebuilt in place" },
+            { type: "docker:index/image:Image", base: { imageName: "p:1", skipPush: true }, change: { imageName: "p:2" }, expect: "update", why: "the native Image never asks for a replacement" },
             { type: "command:remote:Command", base: { create: "a", triggers: ["1"] }, change: { triggers: ["2"] }, expect: "replace", why: "triggers is replaceOnChanges" },
             { type: "command:remote:Command", base: { create: "a", stdin: "x" }, change: { create: "b", stdin: "y" }, expect: "update", why: "only triggers replaces" },
             { type: "cloudflare:index/dnsRecord:DnsRecord", base: { zoneId: "z", type: "A", content: "1.2.3.4" }, change: { content: "1.2.3.5" }, expect: "update", why: "content is updated in place" },
@@ -82,6 +84,18 @@ describe("provider stand-ins", () => {
                 assert.deepEqual(d.replaces, c.expect === "replace" ? Object.keys(c.change).sort() : []);
             });
         }
+
+        it("gives a rebuilt image a new id on update, and keeps the id of an unchanged one", () => {
+            const s = sandbox().standIn();
+            const type = "docker:index/image:Image";
+            const inputs = { imageName: "p:1", skipPush: true, build: { args: { V: "1" } } };
+            const created = s.create(urn(type, "img"), inputs, false).outputs;
+            const same = s.update("p:1", urn(type, "img"), created, inputs, false);
+            assert.equal(same.repoDigest, created.repoDigest);
+            const rebuilt = s.update("p:1", urn(type, "img"), created, { ...inputs, build: { args: { V: "2" } } }, false);
+            assert.notEqual(rebuilt.repoDigest, created.repoDigest);
+            assert.match(String(rebuilt.repoDigest), /^sha256:[0-9a-f]+$/);
+        });
 
         it("asks for delete-before-replace as the real providers do: every container, a volume or network the program named, never an update", () => {
             const s = sandbox().standIn();

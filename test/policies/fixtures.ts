@@ -62,6 +62,9 @@ function container(env: Env, role: string, extra: Record<string, unknown> = {}):
 
 const BUCKET = (env: Env) => `shop-${env}-backups`;
 
+/** The point-in-time-recovery jobs' unit kinds (components/naming.ts PITR_JOB_KINDS). */
+const PITR_KINDS = ["pitr-full", "pitr-diff", "pitr-lag-check", "pitr-marker", "pitr-restore-check"];
+
 function bucketPart(env: Env, type: string, suffix: string, props: Record<string, unknown>): SynthResource {
     const name = `shop-${env}-backups-${suffix}`;
     return { urn: urn(env, type, name), type, name, parent: null, props: { bucket: BUCKET(env), ...props }, options: plainOptions() };
@@ -116,7 +119,33 @@ export function happyStack(env: Env = "production"): SynthResource[] {
             options: plainOptions(),
         },
         container(env, "backend"),
-        container(env, "postgres", { envs: ["POSTGRES_USER=shop", "POSTGRES_PASSWORD=[secret]"], memory: 1024 }),
+        // PostgreSQL archiving WAL with pgBackRest (point-in-time recovery), with its jobs and volumes.
+        container(env, "postgres", {
+            envs: ["POSTGRES_USER=shop", "POSTGRES_PASSWORD=[secret]", `PGBACKREST_STANZA=shop-${env}`, "PGBACKREST_REPO1_CIPHER_PASS=[secret]"],
+            command: ["postgres", "-c", "archive_mode=on", "-c", "archive_command=pgbackrest archive-push %p"],
+            volumes: [
+                { volumeName: `shop-${env}-postgres-data`, containerPath: "/var/lib/postgresql/data", readOnly: false },
+                { volumeName: `shop-${env}-pgbackrest`, containerPath: "/var/lib/pgbackrest", readOnly: false },
+            ],
+            memory: 1024,
+        }),
+        volume(env, "pgbackrest"),
+        {
+            urn: urn(env, "vps:index:PointInTimeRecovery", `shop-${env}-pitr`),
+            type: "vps:index:PointInTimeRecovery",
+            name: `shop-${env}-pitr`,
+            parent: null,
+            props: { environment: env, container: `shop-${env}-postgres`, volumes: [`shop-${env}-postgres-data`, `shop-${env}-pgbackrest`], units: PITR_KINDS.map((k) => `shop-${env}-${k}`) },
+            options: plainOptions(),
+        },
+        ...PITR_KINDS.map((k) => ({
+            urn: urn(env, "vps:index:ScheduledJob", `shop-${env}-${k}`),
+            type: "vps:index:ScheduledJob",
+            name: `shop-${env}-${k}`,
+            parent: null,
+            props: { unitName: `shop-${env}-${k}`, onCalendar: "*-*-* *:*:00", timerName: `shop-${env}-${k}.timer` },
+            options: plainOptions(),
+        })),
         container(env, "reverse-proxy", {
             envs: [],
             ports: [

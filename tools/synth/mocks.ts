@@ -15,6 +15,9 @@ function computedState(type: string, name: string, inputs: any): Record<string, 
     switch (type) {
         case "docker:index/remoteImage:RemoteImage":
             return { imageId: `sha256:${digest(inputs.name)}`, repoDigest: `${String(inputs.name).split(/[:@]/)[0]}@sha256:${digest(inputs.name)}` };
+        case "docker:index/image:Image":
+            // A local build (skipPush): repoDigest is the image id.
+            return { repoDigest: `sha256:${digest(`${inputs.imageName}\0${JSON.stringify(inputs.build ?? {})}`)}`, baseImageName: inputs.imageName };
         case "docker:index/container:Container":
             // Pulumi auto-names an unnamed container `<resource name>-<random>`.
             return { name: inputs.name ?? `${name}-${digest(name, 7)}` };

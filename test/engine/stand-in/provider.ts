@@ -121,7 +121,8 @@ export class StandIn {
         delete outputs[DEFAULTS_KEY];
         for (const [key, value] of Object.entries(rule.computed?.(ctx) ?? {})) {
             if (outputs[key] !== undefined) continue;
-            outputs[key] = key in previous ? previous[key] : preview ? UNKNOWN : value;
+            const keep = key in previous && !rule.recomputedOnUpdate?.includes(key);
+            outputs[key] = keep ? previous[key] : preview ? UNKNOWN : value;
         }
         return outputs;
     }

@@ -57,6 +57,8 @@ export interface TypeRule {
     id(ctx: CreateContext): string;
     /** Outputs the provider computes beyond the inputs (only keys the inputs lack are added). */
     computed?(ctx: CreateContext): Record<string, unknown>;
+    /** Computed outputs an update computes afresh (an image rebuilt gets a new id); the others keep their values. */
+    recomputedOnUpdate?: string[];
 }
 
 const KREUZWERKER = "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_";
@@ -115,6 +117,16 @@ export const RULES: Record<string, TypeRule> = {
             const repo = ref.split("@")[0].replace(/:[^/:]+$/, "");
             return { imageId: `sha256:${digest(ref)}`, repoDigest: `${repo}@sha256:${digest(`${ref}\0digest`)}` };
         },
+    },
+    "docker:index/image:Image": {
+        source:
+            "pulumi/pulumi-docker 237b7899 provider/provider.go (a native resource, not bridged: Diff reports every changed input as an update, never a replacement; Update builds again) " +
+            "and provider/image.go (dockerBuild returns imageName as the id; with skipPush, repoDigest is the built image's id from docker inspect)",
+        replaceOn: [],
+        id: (ctx) => String(ctx.inputs.imageName),
+        // A build of the same context and arguments gives the same image (the builder's cache).
+        computed: (ctx) => ({ repoDigest: `sha256:${digest(JSON.stringify([ctx.inputs.imageName, ctx.inputs.build ?? {}]))}`, baseImageName: ctx.inputs.imageName }),
+        recomputedOnUpdate: ["repoDigest"],
     },
     "docker:index/network:Network": {
         source: `${KREUZWERKER}network.go (every input ForceNew)`,
