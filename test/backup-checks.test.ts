@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
-import { installedFiles, parseEnvFile } from "./helpers/jobs";
+import { installedEnv, installedFiles } from "./helpers/jobs";
 
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
@@ -63,7 +63,8 @@ describe("RestoreCheck and BackupFreshnessCheck", () => {
                 create: await unwrap<string>((cmd.props as any).create),
                 remove: await unwrap<string>((cmd.props as any).delete),
                 stdin,
-                env: parseEnvFile(await unwrap<string>(stdin)),
+                stdinText: await unwrap<string>(stdin),
+                env: installedEnv(await unwrap<string>(stdin)),
             };
         };
         // Without a PostgreSQL database there is no restore job: `restore` is undefined then.
@@ -119,7 +120,7 @@ describe("RestoreCheck and BackupFreshnessCheck", () => {
     it("installs restore-check.sh as the entrypoint of both jobs with restore.sh, s3.sh, db.sh, job.sh and notify.sh, byte for byte", async () => {
         const { restore, freshness } = await build("r-files");
         for (const job of [restore!, freshness]) {
-            const files = installedFiles(job.create);
+            const files = installedFiles(job.create, job.stdinText);
             assert.deepEqual(Object.keys(files).sort(), ["db.sh", "job.sh", "notify.sh", "restore-check.sh", "restore.sh", "s3.sh"]);
             for (const [name, content] of Object.entries(files)) {
                 assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);

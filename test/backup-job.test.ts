@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
-import { installedFiles, parseEnvFile } from "./helpers/jobs";
+import { installedEnv, installedFiles } from "./helpers/jobs";
 
 const scriptsDir = path.join(__dirname, "..", "components", "scripts");
 
@@ -41,8 +41,9 @@ describe("BackupJob", () => {
         assert.ok(cmd, "the job installs through a remote command");
         const create: string = await unwrap((cmd.props as any).create);
         const stdin = pulumi.output((cmd.props as any).stdin);
-        const env = parseEnvFile(await unwrap<string>(stdin));
-        return { component, captured, cmd, create, stdin, env };
+        const stdinText = await unwrap<string>(stdin);
+        const env = installedEnv(stdinText);
+        return { component, captured, cmd, create, stdin, stdinText, env };
     }
 
     it("registers as vps:index:BackupJob with props { environment, volumes } naming every covered volume", async () => {
@@ -100,8 +101,8 @@ describe("BackupJob", () => {
     });
 
     it("installs backup.sh as the entrypoint with restore.sh, s3.sh, db.sh, job.sh, notify.sh and metrics.sh, byte for byte", async () => {
-        const { create } = await build("b-files");
-        const files = installedFiles(create);
+        const { create, stdinText } = await build("b-files");
+        const files = installedFiles(create, stdinText);
         assert.deepEqual(Object.keys(files).sort(), ["backup.sh", "db.sh", "job.sh", "metrics.sh", "notify.sh", "restore.sh", "s3.sh"]);
         for (const [name, content] of Object.entries(files)) {
             assert.equal(content, fs.readFileSync(path.join(scriptsDir, name), "utf8"), name);

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
-import { parseEnvFile } from "./helpers/jobs";
+import { installedEnv, installedFiles } from "./helpers/jobs";
 import { HEALTH_CHECK_RESTART_POLICY } from "../components/defaults";
 
 describe("HealthCheckJob", () => {
@@ -33,7 +33,7 @@ describe("HealthCheckJob", () => {
         const job = new mod.HealthCheckJob(name, { ...args(), ...overrides }, opts);
         const cmd = captured.find((c) => c.type === "command:remote:Command")!;
         assert.ok(cmd, "a remote command installs the job");
-        const env = parseEnvFile(await unwrap<string>(cmd.props.stdin));
+        const env = installedEnv(await unwrap<string>(cmd.props.stdin));
         return { job, captured, cmd, env };
     }
 
@@ -73,9 +73,11 @@ describe("HealthCheckJob", () => {
     it("installs health-check.sh, job.sh, notify.sh and metrics.sh exactly as they are in components/scripts", async () => {
         const { cmd } = await build("hc-files");
         const create: string = await unwrap(cmd.props.create);
+        const files = installedFiles(create, await unwrap<string>(cmd.props.stdin));
+        assert.deepEqual(Object.keys(files).sort(), ["health-check.sh", "job.sh", "metrics.sh", "notify.sh"]);
         for (const f of ["health-check.sh", "job.sh", "notify.sh", "metrics.sh"]) {
             const content = fs.readFileSync(path.join(__dirname, "..", "components", "scripts", f), "utf8");
-            assert.ok(create.includes(Buffer.from(content).toString("base64")), `${f} is in the install script`);
+            assert.equal(files[f], content, `${f} is installed byte for byte`);
             assert.match(create, new RegExp(`chmod 0755 "\\$staging"/${f.replace(".", "\\.")}`));
         }
         assert.match(create, /ExecStart|base64 -d/);

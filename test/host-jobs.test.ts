@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DISK_USAGE, EDGE_CHECK, IMAGE_PRUNE } from "../components/defaults";
-import { installedFiles, parseEnvFile } from "./helpers/jobs";
+import { installedEnv, installedFiles } from "./helpers/jobs";
 import { capture, unwrap, useMocks } from "./helpers/pulumi";
 
 describe("host jobs", () => {
@@ -36,7 +36,8 @@ describe("host jobs", () => {
         const job = c.resources.find((r) => r.type === "vps:index:ScheduledJob")!;
         const cmd = c.resources.find((r) => r.type === "command:remote:Command")!;
         const create = await unwrap<string>(cmd.props.create);
-        return { self, job, files: installedFiles(create), env: parseEnvFile(await unwrap<string>(cmd.props.stdin)), create };
+        const stdin = await unwrap<string>(cmd.props.stdin);
+        return { self, job, files: installedFiles(create, stdin), env: installedEnv(stdin), create };
     }
     const script = (f: string) => fs.readFileSync(path.join(__dirname, "..", "components", "scripts", f), "utf8");
 

@@ -16,6 +16,7 @@ import { VPS1_EDGE } from "./fixtures/host-config";
 import { validValues, VALID_SECRET_KEYS } from "./fixtures/config";
 import { parse } from "./helpers/config";
 import { runScript, synthShippedStack, synthTmp } from "./helpers/synth";
+import { installedEnvText } from "./helpers/jobs";
 import { unwrap } from "./helpers/pulumi";
 
 const CONTAINER = "docker:index/container:Container";
@@ -219,7 +220,7 @@ describe("host stack: an attached environment under mocks takes every edge value
         const health = resources.find((r) => r.type === "command:remote:Command" && r.name === "shop-staging-health-check-job-install")!;
         // The env file is the install's stdin, a secret (the mocks see its wrapper).
         const stdin = health.inputs.stdin as string | { value: string };
-        assert.match(typeof stdin === "string" ? stdin : stdin.value, /^METRICS_FILE="\/srv\/edge7\/monitoring\/textfile\/shop-staging-health-check\.prom"$/m);
+        assert.match(installedEnvText(typeof stdin === "string" ? stdin : stdin.value), /^METRICS_FILE="\/srv\/edge7\/monitoring\/textfile\/shop-staging-health-check\.prom"$/m);
     });
 
     it("leaves an attached worker (no port) unrouted: no vps.edge, no Traefik label", () => {

@@ -4,7 +4,7 @@ import { PITR } from "../components/defaults";
 import { PITR_JOB_KINDS } from "../components/naming";
 import { archivingCommand, PGBACKREST_VOLUME_PATH } from "../components/pgbackrest";
 import { PITR_UNIT_KINDS } from "../policies/pitr";
-import { installedFiles, parseEnvFile } from "./helpers/jobs";
+import { installedEnv, installedFiles } from "./helpers/jobs";
 import { capture, CapturedResource, find, isSecret, unwrap, useMocks } from "./helpers/pulumi";
 
 const owner = { app: "shop", environment: "staging" };
@@ -80,16 +80,18 @@ describe("point-in-time recovery components under mocks", () => {
         it("installs each job's script with pitr.sh and the alerting library; the restore check also carries restore.sh pitr", async () => {
             const { resources } = build("p-files");
             for (const kind of PITR_JOB_KINDS) {
-                const files = Object.keys(installedFiles(await unwrap<string>(installOf(resources, kind).props.create)));
+                const install = installOf(resources, kind);
+                const files = Object.keys(installedFiles(await unwrap<string>(install.props.create), await unwrap<string>(install.props.stdin)));
                 for (const lib of ["pitr.sh", "job.sh", "notify.sh"]) assert.ok(files.includes(lib), `${kind} installs ${lib}: ${files}`);
             }
-            const check = installedFiles(await unwrap<string>(installOf(resources, "pitr-restore-check").props.create));
+            const checkInstall = installOf(resources, "pitr-restore-check");
+            const check = installedFiles(await unwrap<string>(checkInstall.props.create), await unwrap<string>(checkInstall.props.stdin));
             assert.ok(check["restore.sh"] && check["pitr-restore.sh"] && check["pitr-restore-check.sh"]);
         });
 
         it("gives the jobs their settings in the env file: docker exec into the container, the lag limit from the RPO, full or diff", async () => {
             const { resources } = build("p-env");
-            const env = async (kind: string) => parseEnvFile(await unwrap<string>(installOf(resources, kind).props.stdin));
+            const env = async (kind: string) => installedEnv(await unwrap<string>(installOf(resources, kind).props.stdin));
             const full = await env("pitr-full");
             assert.equal(full.DB_ACCESS, "docker");
             assert.equal(full.PITR_CONTAINER, "shop-staging-postgres");

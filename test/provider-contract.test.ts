@@ -155,6 +155,29 @@ describe("provider contract: inputs in the form the provider reads back", functi
         });
     });
 
+    describe("command:remote:Command text (pulumi-command v1.2.1 sends it as one SSH exec)", () => {
+        // sshd runs the command as `sh -c <command>`: one argument, which Linux caps at
+        // MAX_ARG_STRLEN = 32 pages = 131072 bytes ("Argument list too long"), and `bash -c`
+        // inside gets the script as one argument again. The PITR restore check's install once
+        // came to 134 KB with its files inline; files now travel on stdin. Half the limit keeps
+        // room for the scripts to grow.
+        const LIMIT = 64 * 1024;
+
+        it("keeps every create, update and delete under 64 KiB, half the kernel's limit on one argument", () => {
+            const found = ofType("command:remote:Command");
+            assert.ok(found.length > 20, `${found.length} commands`);
+            for (const { stack, r } of found) {
+                for (const key of ["create", "update", "delete"] as const) {
+                    const text = r.props[key];
+                    if (text === undefined) continue;
+                    assert.equal(typeof text, "string", `${at(stack, r)}.${key}`);
+                    const bytes = Buffer.byteLength(text as string, "utf8");
+                    assert.ok(bytes < LIMIT, `${at(stack, r)}.${key} is ${bytes} bytes, over ${LIMIT}: send files on stdin`);
+                }
+            }
+        });
+    });
+
     describe("command:remote:Command of files and release commands (pulumi-command v1.2.1)", () => {
         const commands = () => ofType("command:remote:Command").filter(({ r }) => /-(files-write|release-run)$/.test(r.name));
 

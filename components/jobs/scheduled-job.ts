@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { contentHash, JobSpec, jobPaths, remoteShell, renderEnvFile, renderInstallScript, renderRemoveScript, validateJobSpec } from "./systemd";
+import { contentHash, JobSpec, jobPaths, remoteShell, renderInstallInput, renderInstallScript, renderRemoveScript, validateJobSpec } from "./systemd";
 
 /** Arguments of {@link ScheduledJob}: what systemd runs ({@link JobSpec}), its env vars, and how to reach the VPS. */
 export interface ScheduledJobArgs extends Omit<JobSpec, "envVarNames"> {
@@ -54,8 +54,9 @@ export class ScheduledJob extends pulumi.ComponentResource {
         this.envFile = paths.envFile;
 
         const install = remoteShell(renderInstallScript(spec), args.sudo);
-        // Secret whatever the inputs: the file is root-only on the VPS, so in state it is encrypted.
-        const envContent = pulumi.secret(pulumi.all(args.envVars).apply((env) => renderEnvFile(env)));
+        // The env file and the job's files, on stdin (renderInstallInput). Secret whatever the
+        // inputs: the env file is root-only on the VPS, so in state it is encrypted.
+        const installInput = pulumi.secret(pulumi.all(args.envVars).apply((env) => renderInstallInput(spec, env)));
 
         new command.remote.Command(
             `${name}-install`,
@@ -64,7 +65,7 @@ export class ScheduledJob extends pulumi.ComponentResource {
                 create: install,
                 update: install,
                 delete: remoteShell(renderRemoveScript(args.unitName), args.sudo),
-                stdin: envContent,
+                stdin: installInput,
                 triggers: [contentHash(spec)],
                 // See VpsHost: no PULUMI_COMMAND_STDOUT/STDERR `setenv` requests to sshd.
                 addPreviousOutputInEnv: false,

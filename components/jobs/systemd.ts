@@ -220,9 +220,23 @@ function rootPrelude(opts: RenderOptions): string[] {
 }
 
 /**
- * The create/update script: reads the env file content from standard input (so no secret is ever
- * in the command text or `ps`), writes it 0600, replaces the job's files and units, reloads systemd
- * and (re)starts the timer so a changed schedule takes effect.
+ * What the install script reads on standard input ({@link renderInstallScript}): one base64 line
+ * with the env file, then one base64 line per file of the job in the sorted order of their names.
+ * The files travel here, not in the command text, because sshd runs the command as one argument
+ * of `sh -c`, which Linux caps at 128 KiB (MAX_ARG_STRLEN, 131072 bytes): a job carrying the
+ * PITR scripts came to 134 KB as inline base64 and could never be installed.
+ */
+export function renderInstallInput(spec: Pick<JobSpec, "files">, env: Record<string, string>): string {
+    const lines = [b64(renderEnvFile(env)), ...Object.keys(spec.files).sort().map((name) => b64(spec.files[name]))];
+    return lines.join("\n") + "\n";
+}
+
+/**
+ * The create/update script: reads the env file and the job's files from standard input
+ * ({@link renderInstallInput}; so no secret is ever in the command text or `ps`, and the command
+ * stays far below the kernel's 128 KiB limit on one argument), writes the env file 0600, checks
+ * every file against the sha256 the command carries, replaces the job's files and units, reloads
+ * systemd and (re)starts the timer so a changed schedule takes effect.
  */
 export function renderInstallScript(spec: JobSpec, opts: RenderOptions = {}): string {
     const units = renderUnits(spec);
@@ -236,24 +250,32 @@ export function renderInstallScript(spec: JobSpec, opts: RenderOptions = {}): st
         `unit_dir="$root"${SYSTEMD_UNIT_DIR}`,
         'mkdir -p "$(dirname "$install_dir")" "$(dirname "$env_file")" "$unit_dir"',
         'chmod 0700 "$(dirname "$env_file")"',
-        "# The environment arrives on stdin: secrets never appear on a command line.",
-        'env_tmp="$env_file.tmp.$$"',
-        '(umask 077 && cat >"$env_tmp")',
-        'chmod 0600 "$env_tmp"',
-        'chown 0:0 "$env_tmp"',
-        'mv -f "$env_tmp" "$env_file"',
+        "# The environment arrives on stdin (first line, base64): secrets never appear on a command line.",
+        "# Then one base64 line per file, in the order below.",
+        'next_line() { IFS= read -r line || { echo "install: standard input ended before $1" >&2; exit 1; }; }',
+        "next_line env-file",
+        'env_line=$line',
         "# New files go to a fresh directory that replaces the old one: a running job keeps",
-        "# reading its old (unlinked) script, and files dropped from the job disappear.",
+        "# reading its old (unlinked) script, and files dropped from the job disappear. Each is",
+        "# checked against its sha256 before anything installed is touched.",
         'staging="$install_dir.new"',
         'rm -rf "$staging"',
         'mkdir -m 0755 "$staging"',
     ];
     for (const name of Object.keys(spec.files).sort()) {
         const mode = name.endsWith(".sh") ? "0755" : "0644";
-        lines.push(`printf %s ${b64(spec.files[name])} | base64 -d >"$staging"/${name}`);
+        const sha = crypto.createHash("sha256").update(spec.files[name], "utf8").digest("hex");
+        lines.push(`next_line ${name}`);
+        lines.push(`printf %s "$line" | base64 -d >"$staging"/${name}`);
+        lines.push(`echo "${sha}  $staging/${name}" | sha256sum -c --quiet -`);
         lines.push(`chmod ${mode} "$staging"/${name}`);
     }
     lines.push(
+        'env_tmp="$env_file.tmp.$$"',
+        '(umask 077 && printf %s "$env_line" | base64 -d >"$env_tmp")',
+        'chmod 0600 "$env_tmp"',
+        'chown 0:0 "$env_tmp"',
+        'mv -f "$env_tmp" "$env_file"',
         'rm -rf "$install_dir.old"',
         'if [ -e "$install_dir" ]; then mv "$install_dir" "$install_dir.old"; fi',
         'mv "$staging" "$install_dir"',

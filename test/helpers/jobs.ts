@@ -1,13 +1,26 @@
 /** Readers of what a ScheduledJob's remote command carries, for the job components' tests. */
 import { strict as assert } from "assert";
 
-/** The files a ScheduledJob's install script writes: name -> decoded content. */
-export function installedFiles(create: string): Record<string, string> {
-    const files: Record<string, string> = {};
-    for (const m of create.matchAll(/^printf %s (\S+) \| base64 -d >"\$staging"\/(\S+)$/gm)) {
-        files[m[2]] = Buffer.from(m[1], "base64").toString("utf8");
-    }
-    return files;
+/**
+ * The files a ScheduledJob's install writes: name -> decoded content. The names, in order, come
+ * from the install script (`create`), their contents from its stdin (renderInstallInput: the env
+ * file's line, then one line per file).
+ */
+export function installedFiles(create: string, stdin: string): Record<string, string> {
+    const names = [...create.matchAll(/^printf %s "\$line" \| base64 -d >"\$staging"\/(\S+)$/gm)].map((m) => m[1]);
+    const lines = stdin.split("\n").slice(1, -1);
+    assert.equal(lines.length, names.length, `stdin carries ${lines.length} file(s), the script writes ${names.length}`);
+    return Object.fromEntries(names.map((name, i) => [name, Buffer.from(lines[i], "base64").toString("utf8")]));
+}
+
+/** The env file a ScheduledJob's install writes: the first line of its stdin, decoded. */
+export function installedEnvText(stdin: string): string {
+    return Buffer.from(stdin.split("\n")[0], "base64").toString("utf8");
+}
+
+/** The env file a ScheduledJob's install writes, parsed. */
+export function installedEnv(stdin: string): Record<string, string> {
+    return parseEnvFile(installedEnvText(stdin));
 }
 
 /** Parses the KEY="value" lines of a rendered env file (the format bash's `set -a; .` and systemd read). */

@@ -6,7 +6,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { HEALTH_CHECK, HEALTH_CHECK_TIMEOUT_SECONDS } from "../../components/defaults";
 import { healthCheckFiles } from "../../components/jobs/health-check-job";
-import { JobSpec, renderEnvFile, renderInstallScript, renderRemoveScript, renderUnits } from "../../components/jobs/systemd";
+import { JobSpec, renderInstallInput, renderInstallScript, renderRemoveScript, renderUnits } from "../../components/jobs/systemd";
 import { jobUnitName } from "../../components/naming";
 
 const exec = promisify(execFile);
@@ -86,9 +86,28 @@ describe("ScheduledJob units and scripts on a real systemd toolchain", function 
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
     async function install(spec: JobSpec, env: Record<string, string>) {
-        const r = await bash(renderInstallScript(spec, { root }), renderEnvFile(env));
+        const r = await bash(renderInstallScript(spec, { root }), renderInstallInput(spec, env));
         assert.equal(r.code, 0, r.out);
     }
+
+    it("refuses a stdin that ends early or carries other bytes than the command names, and leaves the installed job as it was", async () => {
+        const spec = backupLikeSpec();
+        await install(spec, { A: "1" });
+        const dir = path.join(root, "opt/vps-jobs", spec.unitName);
+        const envFile = path.join(root, "etc/vps-jobs", `${spec.unitName}.env`);
+        const snapshot = () => ({ env: fs.readFileSync(envFile, "utf8"), ...Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")])) });
+        const before = snapshot();
+        const lines = renderInstallInput(spec, { A: "2" }).split("\n");
+        const short = await bash(renderInstallScript(spec, { root }), lines.slice(0, 2).join("\n") + "\n");
+        assert.notEqual(short.code, 0, short.out);
+        assert.match(short.out, /install: standard input ended before \S+/);
+        const tampered = [lines[0], Buffer.from("echo tampered\n").toString("base64"), ...lines.slice(2)].join("\n");
+        const bad = await bash(renderInstallScript(spec, { root }), tampered);
+        assert.notEqual(bad.code, 0, bad.out);
+        assert.match(bad.out, /FAILED/);
+        assert.deepEqual(snapshot(), before);
+        assert.match(before.env, /^A="1"$/m);
+    });
 
     for (const [label, spec] of [["health check", healthCheckSpec], ["backup-like job", backupLikeSpec]] as const) {
         it(`the ${label}'s installed units pass systemd-analyze verify with no warning`, async () => {
