@@ -155,6 +155,18 @@ describe("provider contract: inputs in the form the provider reads back", functi
         });
     });
 
+    describe("aws:iam/accessKey:AccessKey", () => {
+        it("is created after its user's policy, so nothing that uses the key meets a user without one", () => {
+            const keys = ofType("aws:iam/accessKey:AccessKey");
+            assert.ok(keys.length >= 2, `${keys.length} access keys`);
+            for (const { stack, r } of keys) {
+                const policy = stacks[stack].resources.find((x) => x.type === "aws:iam/userPolicy:UserPolicy" && x.name === r.name.replace(/-key$/, "-policy"));
+                assert.ok(policy, at(stack, r));
+                assert.ok((r.options.dependsOn as string[]).includes(policy.urn), `${at(stack, r)} dependsOn ${JSON.stringify(r.options.dependsOn)}`);
+            }
+        });
+    });
+
     describe("command:remote:Command text (pulumi-command v1.2.1 sends it as one SSH exec)", () => {
         // sshd runs the command as `sh -c <command>`: one argument, which Linux caps at
         // MAX_ARG_STRLEN = 32 pages = 131072 bytes ("Argument list too long"), and `bash -c`

@@ -286,12 +286,14 @@ export class BackupStorage extends pulumi.ComponentResource {
 
         const writer = new aws.iam.User(`${name}-writer`, { name: backupWriterName(args), path: IAM_PATH, tags }, { parent: this });
         this.writer = writer;
-        new aws.iam.UserPolicy(
+        const policy = new aws.iam.UserPolicy(
             `${name}-writer-policy`,
             { user: writer.name, policy: bucket.arn.apply((arn) => JSON.stringify(backupWriterPolicy(arn, prefix, args.kmsKeyArn))) },
             { parent: this },
         );
-        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writer.name }, { parent: this });
+        // After its policy: what uses the key (PostgreSQL's archive_command, a backup started at
+        // once) must not meet an AccessDenied from a user that has no policy yet.
+        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writer.name }, { parent: this, dependsOn: [policy] });
 
         this.target = {
             bucket: bucket.bucket,

@@ -89,12 +89,14 @@ export class PitrRepository extends pulumi.ComponentResource {
             { name: pitrWriterName(args), path: IAM_PATH, tags: ownershipTags({ ...args, role: "pitr" }) },
             { parent: this },
         );
-        new aws.iam.UserPolicy(
+        const policy = new aws.iam.UserPolicy(
             `${name}-writer-policy`,
             { user: writer.name, policy: pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(pitrWriterPolicy(arn, pitrKeyPrefix(args), args.kmsKeyArn))) },
             { parent: this },
         );
-        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writer.name }, { parent: this });
+        // After its policy: what uses the key (PostgreSQL's archive_command, a backup started at
+        // once) must not meet an AccessDenied from a user that has no policy yet.
+        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writer.name }, { parent: this, dependsOn: [policy] });
         this.accessKeyId = key.id;
         this.secretAccessKey = pulumi.secret(key.secret);
         this.registerOutputs({ path, writer: writer.arn });
