@@ -143,6 +143,7 @@ export function buildEnvironment(cfg: EnvironmentConfig): EnvironmentOutputs {
                     pitrConfig && pitrRepository
                         ? {
                               pgbackrestVersion: pitrConfig.pgbackrestVersion,
+                              platform: cfg.host.platform,
                               rpoMinutes: pitrConfig.rpoMinutes,
                               retentionDays: pitrConfig.retentionDays,
                               queueMax: pitrConfig.queueMax,

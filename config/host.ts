@@ -42,6 +42,13 @@ export const hostSchema = z.strictObject({
      * (`ssh-ed25519 AAAA...`). The remote commands verify the server with it; without one,
      * pulumi-command would accept any server and send it the jobs' secrets.
      */
+    /**
+     * The VPS's platform, for an image the stack builds on it (PostgreSQL with pgBackRest).
+     * pulumi-docker's Image otherwise builds for the architecture of the machine running
+     * Pulumi (provider/image.go Check: "linux/" + runtime.GOARCH): a run from an arm64 laptop
+     * would rebuild for arm64 what CI built for amd64, and replace the database onto it.
+     */
+    platform: z.enum(["linux/amd64", "linux/arm64"], { message: 'platform must be "linux/amd64" or "linux/arm64" (the VPS\'s architecture: `uname -m` x86_64 or aarch64)' }).default("linux/amd64"),
     hostKey: z
         .string()
         .trim()

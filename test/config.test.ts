@@ -10,6 +10,7 @@ describe("config: a valid stack configuration", () => {
     it("parses with every default filled in", () => {
         const cfg = parse(validValues());
         assert.equal(cfg.host.sshPort, 22);
+        assert.equal(cfg.host.platform, "linux/amd64");
         assert.equal(cfg.protectData, false);
         assert.equal(cfg.services.backend.memory, 512);
         assert.equal(cfg.services.backend.cpus, 0.5);
@@ -85,6 +86,7 @@ describe("config: bad input is reported with its key path", () => {
         ["a registry password in plain text", (v) => ((v.registries = [{ address: "ghcr.io", username: "bot", passwordKey: "ghcrToken" }]), (v.ghcrToken = "t")), "ghcrToken", /registry password .* plain text/],
         ["Docker Hub listed twice under two names", (v) => ((v.registries = [{ address: "docker.io", username: "a", passwordKey: "hubToken" }, { address: "registry-1.docker.io", username: "b", passwordKey: "hubToken" }]), (v.hubToken = "t")), "registries[1].address", /same registry/, ["sshPrivateKey", "databasePassword", "alertWebhookUrl", "hubToken"]],
         ["a missing host key", (v) => delete v.host.hostKey, "host.hostKey", /required/],
+        ["a platform Docker's names do not have (x86_64 is uname's word)", (v) => (v.host.platform = "x86_64"), "host.platform", /"linux\/amd64" or "linux\/arm64"/],
         ["a host key with the host name in front (a known_hosts line)", (v) => (v.host.hostKey = `vps1.example.com ${v.host.hostKey}`), "host.hostKey", /start with the key type/],
         ["a host key whose data is not a key of its type", (v) => (v.host.hostKey = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="), "host.hostKey", /not a base64 ssh-ed25519 public key/],
         ["an http webhook URL", (v) => (v.alertWebhookUrl = "http://discord.example/api/webhooks/1/abc"), "alertWebhookUrl", /must be an https URL \(it is http\)/],

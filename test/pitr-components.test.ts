@@ -172,6 +172,7 @@ describe("point-in-time recovery components under mocks", () => {
     describe("PostgresService with pitr", () => {
         const pitr = (): import("../components/services/postgres-service").PostgresPitrArgs => ({
             pgbackrestVersion: "2.54.0",
+            platform: "linux/arm64",
             rpoMinutes: 5,
             retentionDays: 14,
             queueMax: "4GiB",
@@ -193,6 +194,8 @@ describe("point-in-time recovery components under mocks", () => {
             assert.equal(image.props.skipPush, true);
             assert.deepEqual(image.props.build.args, { BASE_IMAGE: "postgres:16.6-alpine", PGBACKREST_VERSION: "2.54.0" });
             assert.equal(image.props.build.context, pg.PGBACKREST_IMAGE_CONTEXT);
+            // Set, never the provider's default (the architecture of the machine running Pulumi).
+            assert.equal(image.props.build.platform, "linux/arm64");
             assert.match(image.props.imageName, /^shop-staging-postgres-pgbackrest:[0-9a-f]{12}$/);
             assert.equal(image.opts.parent, service);
             // The container runs the built image, not the pulled base.

@@ -26,6 +26,8 @@ export function pgbackrestImageBuildArgs(baseImage: string, pgbackrestVersion: s
 export interface PostgresPitrArgs {
     /** The pgBackRest version the derived image installs from the base image's distribution, e.g. "2.54.0". */
     readonly pgbackrestVersion: string;
+    /** The VPS's platform the image is built for, e.g. "linux/amd64" (`host.platform`). */
+    readonly platform: string;
     /** RPO target in minutes; archive_timeout is half of it. */
     readonly rpoMinutes: number;
     /** Days of full backups kept. */
@@ -146,6 +148,8 @@ function pitrChildren(name: string, args: PostgresServiceArgs, pitr: PostgresPit
                 context: PGBACKREST_IMAGE_CONTEXT,
                 dockerfile: `${PGBACKREST_IMAGE_CONTEXT}/Dockerfile`,
                 args: buildArgs,
+                // Explicit: the provider's default is the architecture of the machine running Pulumi.
+                platform: pitr.platform,
             },
             // Built by the VPS's own engine through the provider's connection and kept there:
             // no registry, no push (repoDigest is then the local image id).
